@@ -1,0 +1,78 @@
+"""The local emulated AWS account: a moto server on 127.0.0.1 on a free port.
+
+Code under test never special-cases the emulator: it only sees AWS_ENDPOINT_URL and dummy credentials, which is
+how boto3 reaches any endpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+DUMMY_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class EmulatedAccount:
+    """A running moto server. `endpoint` is what AWS_ENDPOINT_URL should be."""
+
+    def __init__(self, port: int | None = None) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self.port = port or free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+
+    def start(self) -> EmulatedAccount:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def reset(self) -> None:
+        """Forget every resource, so each test starts from an empty account."""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+
+@contextmanager
+def emulated_account_environment(account: EmulatedAccount) -> Iterator[None]:
+    """Point boto3 at the emulator through the standard variables only; restore them afterwards."""
+    wanted = {**DUMMY_ENVIRONMENT, "AWS_ENDPOINT_URL": account.endpoint}
+    saved = {key: os.environ.get(key) for key in [*wanted, "AWS_PROFILE"]}
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def running_emulator() -> Iterator[EmulatedAccount]:
+    account = EmulatedAccount().start()
+    try:
+        with emulated_account_environment(account):
+            yield account
+    finally:
+        account.stop()

@@ -1,0 +1,1 @@
+"""One gateway per AWS service: boto3 clients with adaptive retries, paginators, project exceptions."""

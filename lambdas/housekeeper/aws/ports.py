@@ -1,0 +1,139 @@
+"""The gateway interfaces the logic layer depends on. boto3 gateways and the in-memory fakes both implement them.
+
+Logic takes these Protocols, never a boto3 client, so that it runs on fakes in unit tests and on moto or AWS
+unchanged. Every method raises project exceptions (housekeeper.aws.errors), never botocore's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from housekeeper.core.images import ImageRecord
+
+
+@dataclass(frozen=True)
+class ManifestDocument:
+    """A manifest exactly as ECR stores it: the bytes are passed on unchanged so the digest never changes."""
+
+    repository: str
+    digest: str
+    manifest: str
+    media_type: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RetagOutcome:
+    """What a retag did. `status`: tagged | already_present | conflict | tag_limit."""
+
+    repository: str
+    digest: str
+    tag: str
+    status: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RepositoryInfo:
+    name: str
+    arn: str
+    registry_id: str
+    uri: str
+    tag_mutability: str = "MUTABLE"
+
+
+@dataclass(frozen=True)
+class RunningContainer:
+    """One container of one running ECS task: what actually runs, by digest where ECS reports it."""
+
+    cluster: str
+    service: str | None
+    task_arn: str
+    container_name: str
+    image: str
+    image_digest: str | None
+    started_by: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceDeployment:
+    """The parts of DescribeServiceDeployments the tagger needs."""
+
+    deployment_arn: str
+    service_arn: str
+    cluster_arn: str
+    status: str
+    target_revision_arn: str | None
+    source_revision_arns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ContainerImageRef:
+    """An image a service revision or task definition names, with the digest ECS pinned where known."""
+
+    container_name: str
+    image: str
+    image_digest: str | None = None
+
+
+@dataclass
+class PreviewStatus:
+    """ECR's own lifecycle preview: status plus results in the GetLifecyclePolicyPreview shape."""
+
+    status: str
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
+class EcrGateway(Protocol):
+    def account_registry_id(self) -> str: ...
+    def describe_repository(self, repository: str) -> RepositoryInfo: ...
+    def iter_repositories(self) -> Iterator[RepositoryInfo]: ...
+    def iter_images(self, repository: str) -> Iterator[ImageRecord]: ...
+    def tags_of_digest(self, repository: str, digest: str) -> tuple[str, ...]: ...
+    def digest_of_tag(self, repository: str, tag: str) -> str | None: ...
+    def get_manifest(self, repository: str, digest: str) -> ManifestDocument: ...
+    def retag(self, repository: str, digest: str, tag: str) -> RetagOutcome: ...
+    def get_lifecycle_policy(self, repository: str) -> dict[str, Any] | None: ...
+    def put_lifecycle_policy(self, repository: str, policy: Mapping[str, Any]) -> None: ...
+    def start_lifecycle_preview(self, repository: str, policy: Mapping[str, Any]) -> None: ...
+    def get_lifecycle_preview(self, repository: str) -> PreviewStatus: ...
+    def batch_delete_images(self, repository: str, digests: Sequence[str]) -> list[str]: ...
+
+
+class EcsGateway(Protocol):
+    def iter_cluster_names(self) -> Iterator[str]: ...
+    def iter_running_containers(self, cluster: str) -> Iterator[RunningContainer]: ...
+    def containers_started_by(self, cluster: str, started_by: str) -> list[RunningContainer]: ...
+    def describe_service_deployment(self, deployment_arn: str) -> ServiceDeployment | None: ...
+    def service_revision_images(self, revision_arn: str) -> list[ContainerImageRef]: ...
+    def service_exists(self, cluster: str, service: str) -> bool: ...
+    def service_task_definition_images(self, cluster: str, service: str) -> list[ContainerImageRef]: ...
+
+
+class SsmGateway(Protocol):
+    def get_parameter(self, name: str, *, force_fetch: bool = False) -> str: ...
+    def put_parameter(self, name: str, value: str) -> None: ...
+
+
+class SqsGateway(Protocol):
+    def send_messages(self, queue_url: str, bodies: Iterable[Mapping[str, Any]]) -> int: ...
+    def receive_messages(self, queue_url: str, max_messages: int = 10) -> list[dict[str, Any]]: ...
+    def delete_message(self, queue_url: str, receipt_handle: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class FindingCounts:
+    """Inspector findings of one image by severity (CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNTRIAGED)."""
+
+    digest: str
+    by_severity: Mapping[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_severity.values())
+
+
+class InspectorGateway(Protocol):
+    def findings_by_image(self, repository: str) -> dict[str, FindingCounts]: ...

@@ -1,0 +1,61 @@
+"""`housekeeper`: the operator CLI. Each command lives in its own module and registers itself here.
+
+Exit codes: 0 ok; 1 a failure or a blocked guard; 2 bad input (invalid config, policy, event or arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from housekeeper.cli.output import EXIT_BAD_INPUT, EXIT_FAILURE, report_error
+from housekeeper.core.errors import HousekeeperError, InvalidInput
+
+# Order is the order of `housekeeper --help`. Each module has `register(subparsers)` that sets `func`.
+COMMAND_MODULES = (
+    "validate",
+    "policy",
+    "simulate",
+    "tag",
+    "backfill",
+    "plan",
+    "report",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="housekeeper",
+        description=(
+            "Keep ECR repositories clean: env tags on the digests ECS runs, and lifecycle policies kept in step "
+            "with one central config. Exit codes: 0 ok, 1 failure or blocked by the safety guard, 2 bad input."
+        ),
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"housekeeper.cli.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except InvalidInput as exc:
+        report_error(exc, args)
+        return EXIT_BAD_INPUT
+    except HousekeeperError as exc:
+        report_error(exc, args)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

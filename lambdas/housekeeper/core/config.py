@@ -1,0 +1,599 @@
+"""The central config: a typed model, its defaults, and validation that reports every problem with its JSON path.
+
+The config lives as JSON in one SSM String parameter. `load_config` is the only way in: it turns text or a
+mapping into a frozen `Config`, or raises `ConfigInvalid` listing every problem at once (an operator fixing a
+config wants the whole list, not one error per deploy).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+from typing import Any, Literal
+
+from housekeeper.core.errors import ConfigInvalid, Problem
+
+Mode = Literal["preview", "enforce"]
+MODES: tuple[str, ...] = ("preview", "enforce")
+
+CONFIG_VERSION = 1
+# Docker's tag grammar: first character a word character, then word characters, dots and dashes, 128 at most.
+DOCKER_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# A tag prefix leaves room for "-<build>" inside Docker's 128 characters.
+MAX_TAG_PREFIX_LENGTH = 100
+ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+# A protect pattern is a tag with `*` wildcards; ECR allows at most four wildcards per pattern.
+PROTECT_PATTERN_RE = re.compile(r"^[A-Za-z0-9_*][A-Za-z0-9_.*-]{0,127}$")
+MAX_WILDCARDS = 4
+# ECR keeps archived images at least 90 days; expiring them earlier is rejected by ECR.
+MIN_ARCHIVE_DAYS = 90
+DEFAULT_BUILD_TAG_PATTERN = "^[0-9]+$"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One deployment environment. Listed order is precedence: the first is the highest."""
+
+    name: str
+    tag_prefix: str
+    keep: int
+    clusters: tuple[str, ...] = ()
+
+    @property
+    def tag_stem(self) -> str:
+        """The literal start of every env tag of this environment, e.g. `Prod-`."""
+        return f"{self.tag_prefix}-"
+
+    def matches_cluster(self, cluster_name: str) -> bool:
+        return any(fnmatchcase(cluster_name, pattern) for pattern in self.clusters)
+
+
+@dataclass(frozen=True)
+class UntaggedRule:
+    expire_after_days: int
+
+
+@dataclass(frozen=True)
+class CatchAll:
+    """The last rule. It expires old images, or transitions them to the archive storage class.
+
+    With `archive_after_days`, images older than that move to ECR's archive class; `expire_archived_after_days`
+    (at least 90, ECR's minimum archive duration) then deletes them from the archive.
+    """
+
+    expire_after_days: int | None = 90
+    archive_after_days: int | None = None
+    expire_archived_after_days: int | None = None
+
+    @property
+    def archives(self) -> bool:
+        return self.archive_after_days is not None
+
+
+@dataclass(frozen=True)
+class RepositoryScope:
+    include: tuple[str, ...] = ("*",)
+    exclude: tuple[str, ...] = ()
+
+    def selects(self, repository_name: str) -> bool:
+        """Include globs select, exclude globs win."""
+        included = any(fnmatchcase(repository_name, p) for p in self.include)
+        return included and not any(fnmatchcase(repository_name, p) for p in self.exclude)
+
+
+@dataclass(frozen=True)
+class Override:
+    """Per-repository-glob changes. Later overrides win over earlier ones where both set the same thing."""
+
+    repositories: tuple[str, ...]
+    keep: Mapping[str, int] = field(default_factory=dict)
+    protect_tags: tuple[str, ...] | None = None
+    untagged: UntaggedRule | None = None
+    untagged_disabled: bool = False
+    catch_all: CatchAll | None = None
+
+    def applies_to(self, repository_name: str) -> bool:
+        return any(fnmatchcase(repository_name, p) for p in self.repositories)
+
+
+@dataclass(frozen=True)
+class Safety:
+    protect_in_use: bool = True
+    max_expire_fraction: float = 0.5
+
+
+@dataclass(frozen=True)
+class Config:
+    environments: tuple[Environment, ...]
+    catch_all: CatchAll
+    version: int = CONFIG_VERSION
+    mode: Mode = "preview"
+    build_tag_pattern: str = DEFAULT_BUILD_TAG_PATTERN
+    protect_tags: tuple[str, ...] = ()
+    untagged: UntaggedRule | None = None
+    repositories: RepositoryScope = field(default_factory=RepositoryScope)
+    overrides: tuple[Override, ...] = ()
+    safety: Safety = field(default_factory=Safety)
+
+    @property
+    def enforcing(self) -> bool:
+        return self.mode == "enforce"
+
+    def environment(self, name: str) -> Environment | None:
+        return next((env for env in self.environments if env.name == name), None)
+
+    def for_repository(self, repository_name: str) -> Config:
+        """The effective config of one repository: every matching override applied in listed order."""
+        effective = self
+        for override in self.overrides:
+            if override.applies_to(repository_name):
+                effective = effective._with_override(override)
+        return replace(effective, overrides=())
+
+    def _with_override(self, override: Override) -> Config:
+        environments = tuple(
+            replace(env, keep=override.keep[env.name]) if env.name in override.keep else env
+            for env in self.environments
+        )
+        untagged = self.untagged
+        if override.untagged_disabled:
+            untagged = None
+        elif override.untagged is not None:
+            untagged = override.untagged
+        return replace(
+            self,
+            environments=environments,
+            protect_tags=self.protect_tags if override.protect_tags is None else override.protect_tags,
+            untagged=untagged,
+            catch_all=override.catch_all or self.catch_all,
+        )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Parsing and validation
+# --------------------------------------------------------------------------------------------------------------
+
+TOP_LEVEL_KEYS = (
+    "version",
+    "mode",
+    "environments",
+    "buildTagPattern",
+    "protectTags",
+    "untagged",
+    "catchAll",
+    "repositories",
+    "overrides",
+    "safety",
+    "$schema",
+    "description",
+)
+ENVIRONMENT_KEYS = ("name", "tagPrefix", "keep", "clusters")
+UNTAGGED_KEYS = ("expireAfterDays",)
+CATCH_ALL_KEYS = ("expireAfterDays", "archiveAfterDays", "expireArchivedAfterDays")
+REPOSITORIES_KEYS = ("include", "exclude")
+OVERRIDE_KEYS = ("repositories", "environments", "protectTags", "untagged", "catchAll")
+OVERRIDE_ENV_KEYS = ("keep",)
+SAFETY_KEYS = ("protectInUse", "maxExpireFraction")
+
+
+class _Collector:
+    """Collects problems while the parser carries on, so one run reports everything."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def check_keys(self, obj: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> None:
+        for key in obj:
+            if key not in allowed:
+                suggestion = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+                hint = f"; did you mean '{suggestion[0]}'?" if suggestion else f"; allowed: {', '.join(allowed)}"
+                self.add(f"{path}.{key}", f"unknown key '{key}'{hint}")
+
+    def object(self, value: Any, path: str) -> Mapping[str, Any] | None:
+        if not isinstance(value, Mapping):
+            self.add(path, f"must be an object, got {_type_name(value)}")
+            return None
+        return value
+
+    def integer(self, value: Any, path: str, minimum: int, maximum: int | None = None) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.add(path, f"must be an integer, got {_type_name(value)}")
+            return None
+        if value < minimum:
+            self.add(path, f"must be at least {minimum}, got {value}")
+            return None
+        if maximum is not None and value > maximum:
+            self.add(path, f"must be at most {maximum}, got {value}")
+            return None
+        return value
+
+    def string(self, value: Any, path: str) -> str | None:
+        if not isinstance(value, str) or not value:
+            self.add(path, f"must be a non-empty string, got {_type_name(value)}")
+            return None
+        return value
+
+    def string_list(
+        self, value: Any, path: str, check: Callable[[str, str], None] | None = None, allow_empty: bool = True
+    ) -> tuple[str, ...] | None:
+        if not isinstance(value, list):
+            self.add(path, f"must be a list of strings, got {_type_name(value)}")
+            return None
+        if not value and not allow_empty:
+            self.add(path, "must not be empty")
+            return None
+        items: list[str] = []
+        for index, item in enumerate(value):
+            item_path = f"{path}[{index}]"
+            text = self.string(item, item_path)
+            if text is None:
+                continue
+            if check is not None:
+                check(text, item_path)
+            items.append(text)
+        return tuple(items)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def load_config(source: str | bytes | Mapping[str, Any], *, check_limits: bool = True) -> Config:
+    """Parse and validate the central config. Raises ConfigInvalid listing every problem with its JSON path.
+
+    With `check_limits`, the policy compiled for the base config and for each override is also checked against
+    every ECR constraint, so a config that would produce a policy ECR rejects fails here, not at PutLifecyclePolicy.
+    """
+    if isinstance(source, str | bytes):
+        try:
+            data = json.loads(source)
+        except json.JSONDecodeError as exc:
+            raise ConfigInvalid([Problem("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")])
+    else:
+        data = source
+    collector = _Collector()
+    config = _parse_config(data, collector)
+    if collector.problems or config is None:
+        raise ConfigInvalid(collector.problems or [Problem("$", "config could not be read")])
+    if check_limits:
+        _check_compiled_limits(config, collector)
+        if collector.problems:
+            raise ConfigInvalid(collector.problems)
+    return config
+
+
+def _parse_config(data: Any, c: _Collector) -> Config | None:
+    root = c.object(data, "$")
+    if root is None:
+        return None
+    c.check_keys(root, TOP_LEVEL_KEYS, "$")
+
+    version = root.get("version", CONFIG_VERSION)
+    if version != CONFIG_VERSION or isinstance(version, bool):
+        c.add("$.version", f"unsupported version {version!r}; this release reads version {CONFIG_VERSION}")
+
+    mode = root.get("mode", "preview")
+    if mode not in MODES:
+        c.add("$.mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
+
+    environments = _parse_environments(root.get("environments"), c)
+
+    build_tag_pattern = root.get("buildTagPattern", DEFAULT_BUILD_TAG_PATTERN)
+    if c.string(build_tag_pattern, "$.buildTagPattern") is not None:
+        try:
+            re.compile(build_tag_pattern)
+        except re.error as exc:
+            c.add("$.buildTagPattern", f"not a valid regular expression: {exc}")
+
+    protect_tags = c.string_list(root.get("protectTags", []), "$.protectTags", lambda v, p: _check_protect(v, p, c))
+    _check_unique(protect_tags or (), "$.protectTags", "protect pattern", c)
+
+    untagged = None
+    if root.get("untagged") is not None:
+        untagged = _parse_untagged(root["untagged"], "$.untagged", c)
+
+    catch_all = None
+    if "catchAll" not in root:
+        c.add("$.catchAll", "is required: the catch-all rule that expires old images")
+    else:
+        catch_all = _parse_catch_all(root["catchAll"], "$.catchAll", c)
+
+    repositories = _parse_repositories(root.get("repositories", {}), c)
+    overrides = _parse_overrides(root.get("overrides", []), environments, c)
+    safety = _parse_safety(root.get("safety", {}), c)
+
+    if c.problems or environments is None or catch_all is None:
+        return None
+    return Config(
+        version=CONFIG_VERSION,
+        mode=mode,
+        environments=environments,
+        build_tag_pattern=build_tag_pattern,
+        protect_tags=protect_tags or (),
+        untagged=untagged,
+        catch_all=catch_all,
+        repositories=repositories or RepositoryScope(),
+        overrides=overrides,
+        safety=safety or Safety(),
+    )
+
+
+def _check_protect(pattern: str, path: str, c: _Collector) -> None:
+    if not PROTECT_PATTERN_RE.match(pattern):
+        c.add(path, f"'{pattern}' is not a Docker tag pattern (letters, digits, '_', '.', '-' and '*' wildcards)")
+    elif pattern.count("*") > MAX_WILDCARDS:
+        c.add(path, f"'{pattern}' has {pattern.count('*')} wildcards; ECR allows at most {MAX_WILDCARDS}")
+
+
+def _check_unique(values: tuple[str, ...], path: str, what: str, c: _Collector) -> None:
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            c.add(f"{path}[{index}]", f"duplicate {what} '{value}'")
+        seen.add(value)
+
+
+def _parse_environments(value: Any, c: _Collector) -> tuple[Environment, ...] | None:
+    if value is None:
+        c.add("$.environments", "is required: list the environments from highest to lowest precedence")
+        return None
+    if not isinstance(value, list) or not value:
+        c.add("$.environments", f"must be a non-empty list of environments, got {_type_name(value)}")
+        return None
+    environments: list[Environment] = []
+    names: dict[str, int] = {}
+    prefixes: dict[str, int] = {}
+    for index, item in enumerate(value):
+        path = f"$.environments[{index}]"
+        obj = c.object(item, path)
+        if obj is None:
+            continue
+        c.check_keys(obj, ENVIRONMENT_KEYS, path)
+        for required in ("name", "tagPrefix", "keep"):
+            if required not in obj:
+                c.add(f"{path}.{required}", "is required")
+        name = c.string(obj["name"], f"{path}.name") if "name" in obj else None
+        if name is not None:
+            if not ENV_NAME_RE.match(name):
+                c.add(f"{path}.name", f"'{name}' must be letters, digits, '_', '.', '-' (63 at most)")
+            if name in names:
+                c.add(f"{path}.name", f"duplicate environment name '{name}' (also at $.environments[{names[name]}])")
+            names.setdefault(name, index)
+        prefix = c.string(obj["tagPrefix"], f"{path}.tagPrefix") if "tagPrefix" in obj else None
+        if prefix is not None:
+            _check_tag_prefix(prefix, f"{path}.tagPrefix", c)
+            if prefix in prefixes:
+                c.add(
+                    f"{path}.tagPrefix",
+                    f"duplicate tag prefix '{prefix}' (also at $.environments[{prefixes[prefix]}])",
+                )
+            prefixes.setdefault(prefix, index)
+        keep = c.integer(obj["keep"], f"{path}.keep", minimum=1) if "keep" in obj else None
+        clusters = c.string_list(obj.get("clusters", []), f"{path}.clusters")
+        if name is not None and prefix is not None and keep is not None and clusters is not None:
+            environments.append(Environment(name=name, tag_prefix=prefix, keep=keep, clusters=clusters))
+    _check_overlapping_prefixes(prefixes, c)
+    if len(environments) != len(value):
+        return None
+    return tuple(environments)
+
+
+def _check_tag_prefix(prefix: str, path: str, c: _Collector) -> None:
+    if len(prefix) > MAX_TAG_PREFIX_LENGTH:
+        c.add(path, f"'{prefix[:20]}...' is {len(prefix)} characters; at most {MAX_TAG_PREFIX_LENGTH}")
+    elif not DOCKER_TAG_RE.match(prefix):
+        c.add(
+            path,
+            f"'{prefix}' would make illegal Docker tags: use letters, digits, '_', '.', '-', "
+            "not starting with '.' or '-'",
+        )
+
+
+def _check_overlapping_prefixes(prefixes: Mapping[str, int], c: _Collector) -> None:
+    """`Prod-` would also select `Prod-eu-12`: one env's rule would swallow another's images."""
+    stems = {prefix: f"{prefix}-" for prefix in prefixes}
+    for prefix, index in prefixes.items():
+        for other, other_index in prefixes.items():
+            if prefix != other and stems[other].startswith(stems[prefix]):
+                c.add(
+                    f"$.environments[{other_index}].tagPrefix",
+                    f"tag prefix '{other}' starts with '{stems[prefix]}' of $.environments[{index}]: "
+                    f"the '{prefix}' rule would also select '{other}' images",
+                )
+
+
+def _parse_untagged(value: Any, path: str, c: _Collector) -> UntaggedRule | None:
+    obj = c.object(value, path)
+    if obj is None:
+        return None
+    c.check_keys(obj, UNTAGGED_KEYS, path)
+    if "expireAfterDays" not in obj:
+        c.add(f"{path}.expireAfterDays", "is required")
+        return None
+    days = c.integer(obj["expireAfterDays"], f"{path}.expireAfterDays", minimum=1)
+    return UntaggedRule(days) if days is not None else None
+
+
+def _parse_catch_all(value: Any, path: str, c: _Collector) -> CatchAll | None:
+    obj = c.object(value, path)
+    if obj is None:
+        return None
+    c.check_keys(obj, CATCH_ALL_KEYS, path)
+    has_expire = obj.get("expireAfterDays") is not None
+    has_archive = obj.get("archiveAfterDays") is not None
+    if has_expire == has_archive:
+        c.add(path, "set exactly one of 'expireAfterDays' (delete old images) or 'archiveAfterDays' (archive them)")
+        return None
+    if has_expire:
+        if obj.get("expireArchivedAfterDays") is not None:
+            c.add(f"{path}.expireArchivedAfterDays", "only goes with 'archiveAfterDays'")
+            return None
+        days = c.integer(obj["expireAfterDays"], f"{path}.expireAfterDays", minimum=1)
+        return CatchAll(expire_after_days=days) if days is not None else None
+    archive_days = c.integer(obj["archiveAfterDays"], f"{path}.archiveAfterDays", minimum=1)
+    expire_archived = None
+    if obj.get("expireArchivedAfterDays") is not None:
+        expire_archived = c.integer(
+            obj["expireArchivedAfterDays"], f"{path}.expireArchivedAfterDays", minimum=MIN_ARCHIVE_DAYS
+        )
+        if expire_archived is None:
+            return None
+    if archive_days is None:
+        return None
+    return CatchAll(
+        expire_after_days=None, archive_after_days=archive_days, expire_archived_after_days=expire_archived
+    )
+
+
+def _parse_repositories(value: Any, c: _Collector) -> RepositoryScope | None:
+    obj = c.object(value, "$.repositories")
+    if obj is None:
+        return None
+    c.check_keys(obj, REPOSITORIES_KEYS, "$.repositories")
+    include = c.string_list(obj.get("include", ["*"]), "$.repositories.include")
+    exclude = c.string_list(obj.get("exclude", []), "$.repositories.exclude")
+    if include is None or exclude is None:
+        return None
+    return RepositoryScope(include=include, exclude=exclude)
+
+
+def _parse_overrides(value: Any, environments: tuple[Environment, ...] | None, c: _Collector) -> tuple[Override, ...]:
+    if not isinstance(value, list):
+        c.add("$.overrides", f"must be a list, got {_type_name(value)}")
+        return ()
+    env_names = [env.name for env in environments or ()]
+    overrides: list[Override] = []
+    for index, item in enumerate(value):
+        path = f"$.overrides[{index}]"
+        obj = c.object(item, path)
+        if obj is None:
+            continue
+        c.check_keys(obj, OVERRIDE_KEYS, path)
+        if "repositories" not in obj:
+            c.add(f"{path}.repositories", "is required: the repository globs this override applies to")
+        repositories = c.string_list(obj.get("repositories", []), f"{path}.repositories", allow_empty=False)
+        keep: dict[str, int] = {}
+        env_overrides = c.object(obj.get("environments", {}), f"{path}.environments")
+        for env_name, env_value in (env_overrides or {}).items():
+            env_path = f"{path}.environments.{env_name}"
+            if environments is not None and env_name not in env_names:
+                suggestion = difflib.get_close_matches(env_name, env_names, n=1, cutoff=0.6)
+                hint = f"; did you mean '{suggestion[0]}'?" if suggestion else ""
+                c.add(env_path, f"unknown environment '{env_name}'{hint}")
+                continue
+            env_obj = c.object(env_value, env_path)
+            if env_obj is None:
+                continue
+            c.check_keys(env_obj, OVERRIDE_ENV_KEYS, env_path)
+            if "keep" in env_obj:
+                parsed_keep = c.integer(env_obj["keep"], f"{env_path}.keep", minimum=1)
+                if parsed_keep is not None:
+                    keep[env_name] = parsed_keep
+        protect_tags = None
+        if "protectTags" in obj:
+            protect_tags = c.string_list(obj["protectTags"], f"{path}.protectTags", lambda v, p: _check_protect(v, p, c))
+        untagged = None
+        untagged_disabled = "untagged" in obj and obj["untagged"] is None
+        if obj.get("untagged") is not None:
+            untagged = _parse_untagged(obj["untagged"], f"{path}.untagged", c)
+        catch_all = _parse_catch_all(obj["catchAll"], f"{path}.catchAll", c) if "catchAll" in obj else None
+        if repositories:
+            overrides.append(
+                Override(
+                    repositories=repositories,
+                    keep=keep,
+                    protect_tags=protect_tags,
+                    untagged=untagged,
+                    untagged_disabled=untagged_disabled,
+                    catch_all=catch_all,
+                )
+            )
+    return tuple(overrides)
+
+
+def _parse_safety(value: Any, c: _Collector) -> Safety | None:
+    obj = c.object(value, "$.safety")
+    if obj is None:
+        return None
+    c.check_keys(obj, SAFETY_KEYS, "$.safety")
+    protect_in_use = obj.get("protectInUse", True)
+    if not isinstance(protect_in_use, bool):
+        c.add("$.safety.protectInUse", f"must be true or false, got {_type_name(protect_in_use)}")
+    fraction = obj.get("maxExpireFraction", 0.5)
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1:
+        c.add("$.safety.maxExpireFraction", f"must be a number greater than 0 and at most 1, got {fraction!r}")
+        return None
+    return Safety(protect_in_use=bool(protect_in_use), max_expire_fraction=float(fraction))
+
+
+def _check_compiled_limits(config: Config, c: _Collector) -> None:
+    """Compile the base policy and each override's, and check each against every ECR constraint."""
+    from housekeeper.core.compiler import compile_policy_for
+    from housekeeper.core.policy import validate_policy
+
+    variants: list[tuple[str, Config]] = [("$", replace(config, overrides=()))]
+    effective = replace(config, overrides=())
+    for index, override in enumerate(config.overrides):
+        variants.append((f"$.overrides[{index}]", effective._with_override(override)))
+    for path, variant in variants:
+        for problem in validate_policy(compile_policy_for(variant)):
+            c.add(path, f"the compiled lifecycle policy would break an ECR limit: {problem}")
+
+
+def dump_config(config: Config) -> dict[str, Any]:
+    """The config back as its JSON form (defaults made explicit); `load_config(dump_config(c)) == c`."""
+    out: dict[str, Any] = {
+        "version": config.version,
+        "mode": config.mode,
+        "environments": [
+            {"name": e.name, "tagPrefix": e.tag_prefix, "keep": e.keep, "clusters": list(e.clusters)}
+            for e in config.environments
+        ],
+        "buildTagPattern": config.build_tag_pattern,
+        "protectTags": list(config.protect_tags),
+        "catchAll": _dump_catch_all(config.catch_all),
+        "repositories": {"include": list(config.repositories.include), "exclude": list(config.repositories.exclude)},
+        "overrides": [],
+        "safety": {
+            "protectInUse": config.safety.protect_in_use,
+            "maxExpireFraction": config.safety.max_expire_fraction,
+        },
+    }
+    if config.untagged is not None:
+        out["untagged"] = {"expireAfterDays": config.untagged.expire_after_days}
+    for override in config.overrides:
+        item: dict[str, Any] = {"repositories": list(override.repositories)}
+        if override.keep:
+            item["environments"] = {name: {"keep": keep} for name, keep in override.keep.items()}
+        if override.protect_tags is not None:
+            item["protectTags"] = list(override.protect_tags)
+        if override.untagged_disabled:
+            item["untagged"] = None
+        elif override.untagged is not None:
+            item["untagged"] = {"expireAfterDays": override.untagged.expire_after_days}
+        if override.catch_all is not None:
+            item["catchAll"] = _dump_catch_all(override.catch_all)
+        out["overrides"].append(item)
+    return out
+
+
+def _dump_catch_all(catch_all: CatchAll) -> dict[str, int]:
+    if catch_all.archives:
+        assert catch_all.archive_after_days is not None
+        dumped = {"archiveAfterDays": catch_all.archive_after_days}
+        if catch_all.expire_archived_after_days is not None:
+            dumped["expireArchivedAfterDays"] = catch_all.expire_archived_after_days
+        return dumped
+    assert catch_all.expire_after_days is not None
+    return {"expireAfterDays": catch_all.expire_after_days}

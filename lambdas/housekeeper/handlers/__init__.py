@@ -1,0 +1,1 @@
+"""Lambda entry points: Powertools decorators, parsing, one call into logic."""

@@ -1,0 +1,1 @@
+"""Use cases that combine the core with gateways; shared by the handlers and the CLI."""

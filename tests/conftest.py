@@ -1,0 +1,34 @@
+"""Test-wide settings: dummy credentials and no real AWS endpoint, ever."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from demo.emulator import DUMMY_ENVIRONMENT, EmulatedAccount, emulated_account_environment
+
+for _key, _value in DUMMY_ENVIRONMENT.items():
+    os.environ[_key] = _value
+for _key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "HOUSEKEEPER_CONFIG_PARAMETER", "HOUSEKEEPER_SYNC_QUEUE_URL"):
+    os.environ.pop(_key, None)
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "EcrHousekeeper")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "housekeeper-tests")
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatedAccount]:
+    """One moto server per test worker, on 127.0.0.1 and a free port."""
+    account = EmulatedAccount().start()
+    yield account
+    account.stop()
+
+
+@pytest.fixture
+def emulated_account(emulator: EmulatedAccount) -> Iterator[EmulatedAccount]:
+    """An empty emulated account, reached only through AWS_ENDPOINT_URL."""
+    emulator.reset()
+    with emulated_account_environment(emulator):
+        yield emulator

@@ -1,0 +1,18 @@
+"""The emulated account is reachable only through AWS_ENDPOINT_URL, and each test starts empty."""
+
+from __future__ import annotations
+
+import boto3
+
+from demo.emulator import EmulatedAccount
+
+
+def test_boto3_reaches_the_emulator_through_the_standard_endpoint_variable(emulated_account: EmulatedAccount) -> None:
+    ecr = boto3.client("ecr")
+    ecr.create_repository(repositoryName="payments/api")
+    assert ecr.meta.endpoint_url == emulated_account.endpoint
+    assert [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]] == ["payments/api"]
+
+
+def test_each_test_starts_from_an_empty_account(emulated_account: EmulatedAccount) -> None:
+    assert boto3.client("ecr").describe_repositories()["repositories"] == []
