@@ -1,0 +1,277 @@
+"""The impact report: images, bytes and Inspector findings per repository, now and after the desired policy.
+
+"After" is computed, not waited for: the exact offline evaluator runs the policy that the config compiles for each
+repository against the images that exist now. Images it would expire leave the figures, and so do their findings
+(Inspector closes the findings of a deleted image on its own, some time after the deletion). Images it would move
+to the archive storage class stay, at the archive price.
+
+Storage prices are ECR's published list prices per GB-month (us-east-1), and are estimates:
+- standard storage: $0.10 per GB-month;
+- archive storage: $0.10 per GB-month for the first 150 TB a month (it is $0.07 above that), so archiving saves
+  nothing in this estimate; it pays off only at very large volumes.
+A GB here is 2^30 bytes, as AWS bills storage. The image sizes are the compressed sizes that DescribeImages reports;
+ECR bills de-duplicated layers, so a repository whose images share layers saves less than the sum shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+
+from housekeeper.aws.errors import AwsError
+from housekeeper.aws.ports import EcrGateway, FindingCounts, InspectorGateway
+from housekeeper.core.config import Config
+from housekeeper.core.images import ImageRecord
+
+STANDARD_PRICE_PER_GB_MONTH = 0.10
+ARCHIVE_PRICE_PER_GB_MONTH = 0.10
+BYTES_PER_GB = 1024**3
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNTRIAGED")
+
+EXPIRE = "EXPIRE"
+TRANSITION = "TRANSITION"
+
+# What the policy would do to one repository's images: digest -> EXPIRE | TRANSITION (absent: kept as is).
+PolicyOutcome = Mapping[str, str]
+Planner = Callable[[Config, str, Sequence[ImageRecord], float], PolicyOutcome]
+
+
+@dataclass(frozen=True)
+class Prices:
+    standard_per_gb_month: float = STANDARD_PRICE_PER_GB_MONTH
+    archive_per_gb_month: float = ARCHIVE_PRICE_PER_GB_MONTH
+
+    def monthly_cost(self, standard_bytes: int, archive_bytes: int) -> float:
+        return (
+            standard_bytes / BYTES_PER_GB * self.standard_per_gb_month
+            + archive_bytes / BYTES_PER_GB * self.archive_per_gb_month
+        )
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One side (before or after) of one repository."""
+
+    images: int
+    standard_bytes: int
+    archive_bytes: int
+    findings: Mapping[str, int]
+    monthly_cost_usd: float
+
+    @property
+    def bytes(self) -> int:
+        return self.standard_bytes + self.archive_bytes
+
+    @property
+    def findings_total(self) -> int:
+        return sum(self.findings.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "images": self.images,
+            "bytes": self.bytes,
+            "standardBytes": self.standard_bytes,
+            "archiveBytes": self.archive_bytes,
+            "findings": {"total": self.findings_total, **{s: self.findings.get(s, 0) for s in SEVERITIES}},
+            "monthlyStorageCostUsd": round(self.monthly_cost_usd, 2),
+        }
+
+
+@dataclass(frozen=True)
+class RepositoryReport:
+    repository: str
+    before: Figures
+    after: Figures
+    expiring_images: int
+    archiving_images: int
+    # False when Inspector could not be read (not enabled, no permission): findings then show as 0 and unknown.
+    findings_known: bool = True
+    note: str = ""
+
+    @property
+    def monthly_saving_usd(self) -> float:
+        return self.before.monthly_cost_usd - self.after.monthly_cost_usd
+
+    @property
+    def findings_removed_fraction(self) -> float:
+        before = self.before.findings_total
+        return 0.0 if before == 0 else (before - self.after.findings_total) / before
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "repository": self.repository,
+            "before": self.before.to_json(),
+            "after": self.after.to_json(),
+            "expiringImages": self.expiring_images,
+            "archivingImages": self.archiving_images,
+            "findingsKnown": self.findings_known,
+            "estimatedMonthlySavingUsd": round(self.monthly_saving_usd, 2),
+            **({"note": self.note} if self.note else {}),
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    repositories: Sequence[RepositoryReport]
+    generated_at: float
+    prices: Prices = field(default_factory=Prices)
+
+    @property
+    def before(self) -> Figures:
+        return _sum_figures([r.before for r in self.repositories])
+
+    @property
+    def after(self) -> Figures:
+        return _sum_figures([r.after for r in self.repositories])
+
+    @property
+    def monthly_saving_usd(self) -> float:
+        return sum(r.monthly_saving_usd for r in self.repositories)
+
+    def largest_savings(self, limit: int = 10) -> list[RepositoryReport]:
+        """Repositories by what the policy removes: storage first, findings second."""
+        ranked = sorted(
+            self.repositories,
+            key=lambda r: (r.before.bytes - r.after.bytes, r.before.findings_total - r.after.findings_total),
+            reverse=True,
+        )
+        return ranked[:limit]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "generatedAt": self.generated_at,
+            "prices": {
+                "standardUsdPerGbMonth": self.prices.standard_per_gb_month,
+                "archiveUsdPerGbMonth": self.prices.archive_per_gb_month,
+            },
+            "totals": {
+                "before": self.before.to_json(),
+                "after": self.after.to_json(),
+                "estimatedMonthlySavingUsd": round(self.monthly_saving_usd, 2),
+            },
+            "repositories": [r.to_json() for r in self.repositories],
+        }
+
+
+def _sum_figures(parts: Sequence[Figures]) -> Figures:
+    findings = {s: sum(p.findings.get(s, 0) for p in parts) for s in SEVERITIES}
+    return Figures(
+        images=sum(p.images for p in parts),
+        standard_bytes=sum(p.standard_bytes for p in parts),
+        archive_bytes=sum(p.archive_bytes for p in parts),
+        findings=findings,
+        monthly_cost_usd=sum(p.monthly_cost_usd for p in parts),
+    )
+
+
+def figures_of(
+    images: Iterable[ImageRecord],
+    findings: Mapping[str, FindingCounts],
+    prices: Prices,
+    outcome: PolicyOutcome | None = None,
+) -> Figures:
+    """Figures of the images that remain after `outcome` (all of them when None)."""
+    outcome = outcome or {}
+    count = standard = archive = 0
+    by_severity = dict.fromkeys(SEVERITIES, 0)
+    for image in images:
+        action = outcome.get(image.digest)
+        if action == EXPIRE:
+            continue
+        count += 1
+        if image.archived or action == TRANSITION:
+            archive += image.size_bytes
+        else:
+            standard += image.size_bytes
+        counts = findings.get(image.digest)
+        if counts is not None:
+            for severity, number in counts.by_severity.items():
+                by_severity[severity] = by_severity.get(severity, 0) + number
+    return Figures(
+        images=count,
+        standard_bytes=standard,
+        archive_bytes=archive,
+        findings=by_severity,
+        monthly_cost_usd=prices.monthly_cost(standard, archive),
+    )
+
+
+def repository_report(
+    repository: str,
+    images: Sequence[ImageRecord],
+    findings: Mapping[str, FindingCounts],
+    outcome: PolicyOutcome,
+    prices: Prices | None = None,
+    *,
+    findings_known: bool = True,
+    note: str = "",
+) -> RepositoryReport:
+    """Before and after for one repository. Findings of digests no longer in the repository are not counted."""
+    prices = prices or Prices()
+    present = {image.digest for image in images}
+    return RepositoryReport(
+        repository=repository,
+        before=figures_of(images, findings, prices),
+        after=figures_of(images, findings, prices, outcome),
+        expiring_images=sum(1 for d, a in outcome.items() if a == EXPIRE and d in present),
+        archiving_images=sum(1 for d, a in outcome.items() if a == TRANSITION and d in present),
+        findings_known=findings_known,
+        note=note,
+    )
+
+
+def desired_policy_outcome(config: Config, repository: str, images: Sequence[ImageRecord], now: float) -> PolicyOutcome:
+    """The evaluator on the policy the config compiles for this repository: what ECR would do to each image."""
+    from housekeeper.core.compiler import compile_policy
+    from housekeeper.core.evaluator import evaluate
+
+    evaluation = evaluate(compile_policy(config, repository), images, now)
+    return {action.image.digest: str(action.action_type).upper() for action in evaluation.actions}
+
+
+def repositories_in_scope(config: Config, ecr: EcrGateway, patterns: Sequence[str] = ()) -> list[str]:
+    """Repositories the config selects, narrowed by `--repository` globs when given; sorted by name."""
+    names = [info.name for info in ecr.iter_repositories() if config.repositories.selects(info.name)]
+    if patterns:
+        names = [name for name in names if any(fnmatchcase(name, pattern) for pattern in patterns)]
+    return sorted(names)
+
+
+def report_for_repository(
+    config: Config,
+    repository: str,
+    ecr: EcrGateway,
+    inspector: InspectorGateway,
+    now: float,
+    prices: Prices | None = None,
+    planner: Planner = desired_policy_outcome,
+) -> RepositoryReport:
+    """Read one repository (all pages) and its findings, then compute before and after."""
+    images = list(ecr.iter_images(repository))
+    try:
+        findings = inspector.findings_by_image(repository)
+        known, note = True, ""
+    except AwsError as exc:
+        # Inspector off or not permitted: still report images and bytes, and say why findings are missing.
+        findings, known, note = {}, False, f"findings unavailable: {exc.code}"
+    outcome = planner(config.for_repository(repository), repository, images, now)
+    return repository_report(repository, images, findings, outcome, prices, findings_known=known, note=note)
+
+
+def build_report(
+    config: Config,
+    ecr: EcrGateway,
+    inspector: InspectorGateway,
+    now: float,
+    patterns: Sequence[str] = (),
+    prices: Prices | None = None,
+    planner: Planner = desired_policy_outcome,
+    each: Callable[[Sequence[str]], Iterable[str]] = lambda names: names,
+) -> Report:
+    """The whole report. `each` wraps the repository list (the CLI passes its progress bar)."""
+    prices = prices or Prices()
+    names = repositories_in_scope(config, ecr, patterns)
+    reports = [report_for_repository(config, name, ecr, inspector, now, prices, planner) for name in each(names)]
+    return Report(repositories=reports, generated_at=now, prices=prices)
