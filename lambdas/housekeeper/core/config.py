@@ -16,6 +16,7 @@ from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from housekeeper.core.errors import ConfigInvalid, Problem
+from housekeeper.core.policy import MAX_WILDCARDS, MIN_ARCHIVE_DAYS
 
 Mode = Literal["preview", "enforce"]
 MODES: tuple[str, ...] = ("preview", "enforce")
@@ -28,9 +29,10 @@ MAX_TAG_PREFIX_LENGTH = 100
 ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 # A protect pattern is a tag with `*` wildcards; ECR allows at most four wildcards per pattern.
 PROTECT_PATTERN_RE = re.compile(r"^[A-Za-z0-9_*][A-Za-z0-9_.*-]{0,127}$")
-MAX_WILDCARDS = 4
-# ECR keeps archived images at least 90 days; expiring them earlier is rejected by ECR.
-MIN_ARCHIVE_DAYS = 90
+# Protect rules take rule priorities 1..9, below the first environment rule at 10 (see housekeeper.core.compiler).
+MAX_PROTECT_TAGS = 9
+# MAX_WILDCARDS (ECR: four `*` per pattern) and MIN_ARCHIVE_DAYS (ECR: archived images stay at least 90 days)
+# come from housekeeper.core.policy, the one place that encodes ECR's limits.
 DEFAULT_BUILD_TAG_PATTERN = "^[0-9]+$"
 
 
@@ -61,8 +63,9 @@ class UntaggedRule:
 class CatchAll:
     """The last rule. It expires old images, or transitions them to the archive storage class.
 
-    With `archive_after_days`, images older than that move to ECR's archive class; `expire_archived_after_days`
-    (at least 90, ECR's minimum archive duration) then deletes them from the archive.
+    With `archive_after_days`, images not pulled for that many days (never-pulled images: since their push) move
+    to ECR's archive class; `expire_archived_after_days` (at least 90, ECR's minimum archive duration) then deletes
+    them from the archive.
     """
 
     expire_after_days: int | None = 90
@@ -259,7 +262,9 @@ def load_config(source: str | bytes | Mapping[str, Any], *, check_limits: bool =
         try:
             data = json.loads(source)
         except json.JSONDecodeError as exc:
-            raise ConfigInvalid([Problem("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")])
+            raise ConfigInvalid(
+                [Problem("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+            ) from None
     else:
         data = source
     collector = _Collector()
@@ -280,8 +285,12 @@ def _parse_config(data: Any, c: _Collector) -> Config | None:
     c.check_keys(root, TOP_LEVEL_KEYS, "$")
 
     version = root.get("version", CONFIG_VERSION)
-    if version != CONFIG_VERSION or isinstance(version, bool):
+    if type(version) is not int or version != CONFIG_VERSION:
         c.add("$.version", f"unsupported version {version!r}; this release reads version {CONFIG_VERSION}")
+
+    for text_key in ("$schema", "description"):
+        if text_key in root and not isinstance(root[text_key], str):
+            c.add(f"$.{text_key}", f"must be a string, got {_type_name(root[text_key])}")
 
     mode = root.get("mode", "preview")
     if mode not in MODES:
@@ -296,8 +305,7 @@ def _parse_config(data: Any, c: _Collector) -> Config | None:
         except re.error as exc:
             c.add("$.buildTagPattern", f"not a valid regular expression: {exc}")
 
-    protect_tags = c.string_list(root.get("protectTags", []), "$.protectTags", lambda v, p: _check_protect(v, p, c))
-    _check_unique(protect_tags or (), "$.protectTags", "protect pattern", c)
+    protect_tags = _parse_protect_tags(root.get("protectTags", []), "$.protectTags", c)
 
     untagged = None
     if root.get("untagged") is not None:
@@ -327,6 +335,20 @@ def _parse_config(data: Any, c: _Collector) -> Config | None:
         overrides=overrides,
         safety=safety or Safety(),
     )
+
+
+def _parse_protect_tags(value: Any, path: str, c: _Collector) -> tuple[str, ...] | None:
+    patterns = c.string_list(value, path, lambda v, p: _check_protect(v, p, c))
+    if patterns is None:
+        return None
+    _check_unique(patterns, path, "protect pattern", c)
+    if len(patterns) > MAX_PROTECT_TAGS:
+        c.add(
+            path,
+            f"has {len(patterns)} patterns; at most {MAX_PROTECT_TAGS} fit (one rule each, at priorities 1 to "
+            f"{MAX_PROTECT_TAGS}, before the first environment rule at 10)",
+        )
+    return patterns
 
 
 def _check_protect(pattern: str, path: str, c: _Collector) -> None:
@@ -451,9 +473,7 @@ def _parse_catch_all(value: Any, path: str, c: _Collector) -> CatchAll | None:
             return None
     if archive_days is None:
         return None
-    return CatchAll(
-        expire_after_days=None, archive_after_days=archive_days, expire_archived_after_days=expire_archived
-    )
+    return CatchAll(expire_after_days=None, archive_after_days=archive_days, expire_archived_after_days=expire_archived)
 
 
 def _parse_repositories(value: Any, c: _Collector) -> RepositoryScope | None:
@@ -480,9 +500,11 @@ def _parse_overrides(value: Any, environments: tuple[Environment, ...] | None, c
         if obj is None:
             continue
         c.check_keys(obj, OVERRIDE_KEYS, path)
+        repositories = None
         if "repositories" not in obj:
             c.add(f"{path}.repositories", "is required: the repository globs this override applies to")
-        repositories = c.string_list(obj.get("repositories", []), f"{path}.repositories", allow_empty=False)
+        else:
+            repositories = c.string_list(obj["repositories"], f"{path}.repositories", allow_empty=False)
         keep: dict[str, int] = {}
         env_overrides = c.object(obj.get("environments", {}), f"{path}.environments")
         for env_name, env_value in (env_overrides or {}).items():
@@ -502,7 +524,7 @@ def _parse_overrides(value: Any, environments: tuple[Environment, ...] | None, c
                     keep[env_name] = parsed_keep
         protect_tags = None
         if "protectTags" in obj:
-            protect_tags = c.string_list(obj["protectTags"], f"{path}.protectTags", lambda v, p: _check_protect(v, p, c))
+            protect_tags = _parse_protect_tags(obj["protectTags"], f"{path}.protectTags", c)
         untagged = None
         untagged_disabled = "untagged" in obj and obj["untagged"] is None
         if obj.get("untagged") is not None:
@@ -538,17 +560,24 @@ def _parse_safety(value: Any, c: _Collector) -> Safety | None:
 
 
 def _check_compiled_limits(config: Config, c: _Collector) -> None:
-    """Compile the base policy and each override's, and check each against every ECR constraint."""
+    """Compile the base policy, each override's, and the one of a repository that matches every override; check
+    each against every ECR constraint, so that a config ECR would refuse fails here, not at PutLifecyclePolicy.
+    """
     from housekeeper.core.compiler import compile_policy_for
     from housekeeper.core.policy import validate_policy
 
-    variants: list[tuple[str, Config]] = [("$", replace(config, overrides=()))]
-    effective = replace(config, overrides=())
+    base = replace(config, overrides=())
+    variants: list[tuple[str, str, Config]] = [("$", "the base policy", base)]
     for index, override in enumerate(config.overrides):
-        variants.append((f"$.overrides[{index}]", effective._with_override(override)))
-    for path, variant in variants:
+        variants.append((f"$.overrides[{index}]", "the policy with this override", base._with_override(override)))
+    if len(config.overrides) > 1:
+        combined = base
+        for override in config.overrides:
+            combined = combined._with_override(override)
+        variants.append(("$.overrides", "the policy of a repository that matches every override", combined))
+    for path, what, variant in variants:
         for problem in validate_policy(compile_policy_for(variant)):
-            c.add(path, f"the compiled lifecycle policy would break an ECR limit: {problem}")
+            c.add(path, f"{what} would break an ECR limit: {problem}")
 
 
 def dump_config(config: Config) -> dict[str, Any]:
