@@ -1,16 +1,107 @@
-"""`housekeeper validate`: being built (see the open issues)."""
+"""`housekeeper validate CONFIG.json`: check a central config before it goes into SSM.
+
+Exit 0 with a short summary, or exit 2 with every problem and its JSON path, so that one run shows the whole list.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
+
+from housekeeper.cli.output import EXIT_BAD_INPUT, EXIT_OK, add_output_argument, print_json, print_table
+from housekeeper.core.compiler import compile_policy_for
+from housekeeper.core.config import Config, load_config
+from housekeeper.core.errors import ConfigInvalid, InvalidInput, Problem
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("validate", help="(not built yet)")
+    parser = subparsers.add_parser(
+        "validate",
+        help="check a config file; exit 2 listing every problem with its JSON path",
+        description=(
+            "Validate a central config file (the JSON kept in the SSM parameter): its fields, the checks across "
+            "fields (unique environment names and tag prefixes, ...), and the lifecycle policy it compiles to "
+            "against every ECR limit. Prints a summary and exits 0, or lists every problem with its JSON path "
+            "and exits 2. Writes nothing."
+        ),
+        epilog="example: housekeeper validate config/example.json --output json",
+    )
+    parser.add_argument("config", metavar="CONFIG.json", help="path of the config file ('-' reads standard input)")
+    add_output_argument(parser)
     parser.set_defaults(func=run)
 
 
+def read_text(path: str, what: str) -> str:
+    """A file's text, or stdin for '-'; an unreadable file is bad input (exit 2), not a crash."""
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidInput(f"cannot read {what} {path}", [Problem("$", reason)]) from None
+
+
 def run(args: argparse.Namespace) -> int:
-    print("housekeeper validate is not built yet")
-    return 1
+    text = read_text(args.config, "config")
+    try:
+        config = load_config(text)
+    except ConfigInvalid as exc:
+        _print_problems(args, exc.problems)
+        print(f"{args.config}: invalid, {len(exc.problems)} problem(s)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    _print_summary(args, config)
+    return EXIT_OK
+
+
+def _summary(config: Config) -> dict[str, Any]:
+    return {
+        "valid": True,
+        "mode": config.mode,
+        "environments": [
+            {"name": env.name, "tagPrefix": env.tag_prefix, "keep": env.keep} for env in config.environments
+        ],
+        "protectTags": list(config.protect_tags),
+        "untaggedExpireAfterDays": config.untagged.expire_after_days if config.untagged else None,
+        "catchAll": _describe_catch_all(config),
+        "overrides": len(config.overrides),
+        "rulesInBasePolicy": len(compile_policy_for(replace(config, overrides=()))["rules"]),
+    }
+
+
+def _describe_catch_all(config: Config) -> str:
+    catch_all = config.catch_all
+    if not catch_all.archives:
+        return f"expire after {catch_all.expire_after_days} days"
+    text = f"archive after {catch_all.archive_after_days} days without a pull"
+    if catch_all.expire_archived_after_days is not None:
+        text += f", delete {catch_all.expire_archived_after_days} days after archiving"
+    return text
+
+
+def _print_summary(args: argparse.Namespace, config: Config) -> None:
+    summary = _summary(config)
+    if args.output == "json":
+        print_json(summary)
+        return
+    print(f"{args.config}: valid ({config.mode} mode)")
+    print_table(
+        ("environment", "tag prefix", "keep"),
+        [(env.name, f"{env.tag_prefix}-", env.keep) for env in config.environments],
+    )
+    untagged = f"expire after {config.untagged.expire_after_days} days" if config.untagged else "none"
+    print(f"protect tags: {', '.join(config.protect_tags) or 'none'}")
+    print(f"untagged:     {untagged}")
+    print(f"catch-all:    {summary['catchAll']}")
+    print(f"overrides:    {summary['overrides']}")
+    print(f"base policy:  {summary['rulesInBasePolicy']} rules")
+
+
+def _print_problems(args: argparse.Namespace, problems: list[Problem]) -> None:
+    if args.output == "json":
+        print_json({"valid": False, "problems": [{"path": p.path, "message": p.message} for p in problems]})
+        return
+    print_table(("path", "problem"), [(p.path, p.message) for p in problems])

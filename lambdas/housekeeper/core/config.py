@@ -16,7 +16,8 @@ from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from housekeeper.core.errors import ConfigInvalid, Problem
-from housekeeper.core.policy import MAX_WILDCARDS, MIN_ARCHIVE_DAYS
+from housekeeper.core.policy import MAX_WILDCARDS as MAX_WILDCARDS
+from housekeeper.core.policy import MIN_ARCHIVE_DAYS as MIN_ARCHIVE_DAYS
 
 Mode = Literal["preview", "enforce"]
 MODES: tuple[str, ...] = ("preview", "enforce")

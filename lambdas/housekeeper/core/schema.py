@@ -1,0 +1,218 @@
+"""The JSON Schema (draft 2020-12) of the central config, built from the model's own key lists and limits.
+
+Editors use the published copy (`schema/config.schema.json`) to check the SSM value as it is typed. The schema
+catches shapes, types, ranges and unknown keys; the checks that span several fields (unique environment names and
+tag prefixes, overlapping prefixes, overrides naming known environments, the compiled policy's ECR limits) are
+only in `load_config`, which stays the authority.
+
+`python -m housekeeper.core.schema` prints the schema; the committed file is that output.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from housekeeper.core import config as model
+
+
+def _closed(properties: dict[str, Any], keys: tuple[str, ...], **extra: Any) -> dict[str, Any]:
+    """An object that allows exactly the model's keys; the key list and the properties must agree."""
+    if set(properties) != set(keys):
+        raise AssertionError(f"schema and model disagree: {sorted(set(properties) ^ set(keys))}")
+    return {"type": "object", "properties": properties, "additionalProperties": False, **extra}
+
+
+def _positive_integer(description: str, minimum: int = 1) -> dict[str, Any]:
+    return {"type": "integer", "minimum": minimum, "description": description}
+
+
+def _protect_tags(description: str) -> dict[str, Any]:
+    wildcards = model.MAX_WILDCARDS
+    return {
+        "type": "array",
+        "description": description,
+        "maxItems": model.MAX_PROTECT_TAGS,
+        "uniqueItems": True,
+        "items": {
+            "type": "string",
+            "allOf": [
+                {"pattern": model.PROTECT_PATTERN_RE.pattern},
+                {"pattern": f"^[^*]*(\\*[^*]*){{0,{wildcards}}}$"},
+            ],
+            "description": f"A tag pattern with at most {wildcards} '*' wildcards, e.g. 'latest' or 'release-*'.",
+        },
+    }
+
+
+def config_json_schema() -> dict[str, Any]:
+    """The schema as a dict; deterministic, so the published file can be compared byte for byte."""
+    environment = _closed(
+        {
+            "name": {
+                "type": "string",
+                "pattern": model.ENV_NAME_RE.pattern,
+                "description": "Environment name, unique; overrides refer to it.",
+            },
+            "tagPrefix": {
+                "type": "string",
+                "pattern": model.DOCKER_TAG_RE.pattern,
+                "maxLength": model.MAX_TAG_PREFIX_LENGTH,
+                "description": "Env tags are '<tagPrefix>-<build>', e.g. 'Prod-1234'. Unique; must be a legal "
+                "Docker tag start.",
+            },
+            "keep": _positive_integer("How many of the newest images with this environment's tags to keep."),
+            "clusters": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1},
+                "description": "Glob patterns on the ECS cluster name that belong to this environment.",
+                "default": [],
+            },
+        },
+        model.ENVIRONMENT_KEYS,
+        required=["name", "tagPrefix", "keep"],
+    )
+    untagged = _closed(
+        {"expireAfterDays": _positive_integer("Expire untagged images pushed more than this many days ago.")},
+        model.UNTAGGED_KEYS,
+        required=["expireAfterDays"],
+    )
+    catch_all = _closed(
+        {
+            "expireAfterDays": _positive_integer("Expire any other image pushed more than this many days ago."),
+            "archiveAfterDays": _positive_integer(
+                "Instead of expiring: move any other image not pulled for this many days to the archive storage class."
+            ),
+            "expireArchivedAfterDays": _positive_integer(
+                f"With archiveAfterDays: delete archived images this many days after archiving "
+                f"(at least {model.MIN_ARCHIVE_DAYS}).",
+                minimum=model.MIN_ARCHIVE_DAYS,
+            ),
+        },
+        model.CATCH_ALL_KEYS,
+        oneOf=[
+            {
+                "required": ["expireAfterDays"],
+                "not": {"anyOf": [{"required": ["archiveAfterDays"]}, {"required": ["expireArchivedAfterDays"]}]},
+            },
+            {"required": ["archiveAfterDays"], "not": {"required": ["expireAfterDays"]}},
+        ],
+        description="The last rule. Set exactly one of expireAfterDays or archiveAfterDays.",
+    )
+    repository_globs = {"type": "array", "items": {"type": "string", "minLength": 1}}
+    override = _closed(
+        {
+            "repositories": {
+                **repository_globs,
+                "minItems": 1,
+                "description": "Repository name globs this override applies to.",
+            },
+            "environments": {
+                "type": "object",
+                "description": "Per-environment changes, keyed by environment name.",
+                "additionalProperties": _closed(
+                    {"keep": _positive_integer("Keep this many images for the environment instead.")},
+                    model.OVERRIDE_ENV_KEYS,
+                ),
+            },
+            "protectTags": _protect_tags("Replaces the top-level protectTags for matching repositories."),
+            "untagged": {
+                "oneOf": [{"type": "null"}, {"$ref": "#/$defs/untagged"}],
+                "description": "Replaces the untagged rule; null removes it for matching repositories.",
+            },
+            "catchAll": {"$ref": "#/$defs/catchAll", "description": "Replaces the catch-all rule."},
+        },
+        model.OVERRIDE_KEYS,
+        required=["repositories"],
+    )
+    root = _closed(
+        {
+            "$schema": {"type": "string"},
+            "description": {"type": "string", "description": "Free text for people; ignored."},
+            "version": {"const": model.CONFIG_VERSION, "description": "Config format version."},
+            "mode": {
+                "enum": list(model.MODES),
+                "default": "preview",
+                "description": "preview computes and reports only; enforce writes lifecycle policies.",
+            },
+            "environments": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"$ref": "#/$defs/environment"},
+                "description": "From highest to lowest precedence.",
+            },
+            "buildTagPattern": {
+                "type": "string",
+                "minLength": 1,
+                "format": "regex",
+                "default": model.DEFAULT_BUILD_TAG_PATTERN,
+                "description": "Regex that picks the build-number tag among a deployed image's tags.",
+            },
+            "protectTags": _protect_tags("Tag patterns that are never expired; one rule each, before env rules."),
+            "untagged": {
+                "oneOf": [{"type": "null"}, {"$ref": "#/$defs/untagged"}],
+                "description": "Optional rule for untagged images; absent or null means none.",
+            },
+            "catchAll": {"$ref": "#/$defs/catchAll"},
+            "repositories": _closed(
+                {
+                    "include": {**repository_globs, "default": ["*"]},
+                    "exclude": {**repository_globs, "default": []},
+                },
+                model.REPOSITORIES_KEYS,
+                description="Which repositories housekeeper manages: include globs, exclude globs win.",
+            ),
+            "overrides": {
+                "type": "array",
+                "items": {"$ref": "#/$defs/override"},
+                "default": [],
+                "description": "Applied in listed order to repositories matching their globs.",
+            },
+            "safety": _closed(
+                {
+                    "protectInUse": {
+                        "type": "boolean",
+                        "default": True,
+                        "description": "Never expire an image that ECS runs now.",
+                    },
+                    "maxExpireFraction": {
+                        "type": "number",
+                        "exclusiveMinimum": 0,
+                        "maximum": 1,
+                        "default": 0.5,
+                        "description": "Block a policy change that would expire more than this fraction of a "
+                        "repository's images.",
+                    },
+                },
+                model.SAFETY_KEYS,
+            ),
+        },
+        model.TOP_LEVEL_KEYS,
+        required=["environments", "catchAll"],
+    )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "ECR Housekeeper central config",
+        **root,
+        "$defs": {
+            "environment": environment,
+            "untagged": untagged,
+            "catchAll": catch_all,
+            "override": override,
+        },
+    }
+
+
+def render_schema() -> str:
+    """The published file's exact text."""
+    return json.dumps(config_json_schema(), indent=2) + "\n"
+
+
+def main() -> int:
+    sys.stdout.write(render_schema())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
