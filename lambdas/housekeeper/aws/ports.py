@@ -70,6 +70,23 @@ class ServiceDeployment:
 
 
 @dataclass(frozen=True)
+class ServiceState:
+    """The parts of DescribeServices the tagger needs to tell which deployment a service runs now."""
+
+    service_arn: str
+    cluster: str
+    service: str
+    status: str
+    task_definition: str | None
+    primary_deployment_id: str | None
+    current_service_deployment_arn: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status not in ("INACTIVE", "DRAINING")
+
+
+@dataclass(frozen=True)
 class ContainerImageRef:
     """An image a service revision or task definition names, with the digest ECS pinned where known."""
 
@@ -88,6 +105,7 @@ class PreviewStatus:
 
 class EcrGateway(Protocol):
     def account_registry_id(self) -> str: ...
+    def region(self) -> str: ...
     def describe_repository(self, repository: str) -> RepositoryInfo: ...
     def iter_repositories(self) -> Iterator[RepositoryInfo]: ...
     def iter_images(self, repository: str) -> Iterator[ImageRecord]: ...
@@ -110,6 +128,8 @@ class EcsGateway(Protocol):
     def service_revision_images(self, revision_arn: str) -> list[ContainerImageRef]: ...
     def service_exists(self, cluster: str, service: str) -> bool: ...
     def service_task_definition_images(self, cluster: str, service: str) -> list[ContainerImageRef]: ...
+    def describe_service(self, cluster: str, service: str) -> ServiceState | None: ...
+    def task_definition_images(self, task_definition: str) -> list[ContainerImageRef]: ...
 
 
 class SsmGateway(Protocol):

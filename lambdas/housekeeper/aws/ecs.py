@@ -1,0 +1,159 @@
+"""The ECS gateway: what clusters run now, which tasks a deployment started, and what a deployment deployed.
+
+DescribeTasks takes at most 100 tasks per call, so task ARNs are described in batches of 100.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from housekeeper.aws.errors import aws_call
+from housekeeper.aws.ports import ContainerImageRef, RunningContainer, ServiceDeployment, ServiceState
+from housekeeper.aws.session import client as make_client
+
+DESCRIBE_TASKS_LIMIT = 100
+SERVICE_GROUP_PREFIX = "service:"
+
+
+def name_from_arn(arn_or_name: str) -> str:
+    """`arn:aws:ecs:…:cluster/prod-main` → `prod-main`; a plain name is returned as is."""
+    return arn_or_name.rsplit("/", 1)[-1] if arn_or_name.startswith("arn:") else arn_or_name
+
+
+class Boto3EcsGateway:
+    """EcsGateway on boto3."""
+
+    def __init__(self, ecs_client: Any | None = None) -> None:
+        self._ecs = ecs_client or make_client("ecs")
+
+    def iter_cluster_names(self) -> Iterator[str]:
+        paginator = self._ecs.get_paginator("list_clusters")
+        with aws_call("ecs:ListClusters"):
+            for page in paginator.paginate():
+                for arn in page.get("clusterArns", []):
+                    yield name_from_arn(arn)
+
+    def iter_running_containers(self, cluster: str) -> Iterator[RunningContainer]:
+        """Every container of every task ECS keeps running in the cluster (desired status RUNNING)."""
+        paginator = self._ecs.get_paginator("list_tasks")
+        batch: list[str] = []
+        with aws_call("ecs:ListTasks", cluster):
+            pages = list(paginator.paginate(cluster=cluster, desiredStatus="RUNNING"))
+        for page in pages:
+            for arn in page.get("taskArns", []):
+                batch.append(arn)
+                if len(batch) == DESCRIBE_TASKS_LIMIT:
+                    yield from self._describe_containers(cluster, batch)
+                    batch = []
+        if batch:
+            yield from self._describe_containers(cluster, batch)
+
+    def containers_started_by(self, cluster: str, started_by: str) -> list[RunningContainer]:
+        """The containers of the tasks a deployment started (ECS sets startedBy to the deployment id)."""
+        paginator = self._ecs.get_paginator("list_tasks")
+        arns: list[str] = []
+        with aws_call("ecs:ListTasks", cluster):
+            for page in paginator.paginate(cluster=cluster, startedBy=started_by):
+                arns.extend(page.get("taskArns", []))
+        containers: list[RunningContainer] = []
+        for start in range(0, len(arns), DESCRIBE_TASKS_LIMIT):
+            containers.extend(self._describe_containers(cluster, arns[start : start + DESCRIBE_TASKS_LIMIT]))
+        return containers
+
+    def _describe_containers(self, cluster: str, task_arns: list[str]) -> Iterator[RunningContainer]:
+        with aws_call("ecs:DescribeTasks", cluster):
+            response = self._ecs.describe_tasks(cluster=cluster, tasks=task_arns)
+        for task in response.get("tasks", []):
+            yield from _containers_of(cluster, task)
+
+    def describe_service(self, cluster: str, service: str) -> ServiceState | None:
+        """The service's state, or None when ECS does not know it (MISSING)."""
+        with aws_call("ecs:DescribeServices", f"{cluster}/{service}"):
+            response = self._ecs.describe_services(cluster=cluster, services=[service])
+        services = response.get("services", [])
+        if not services:
+            return None
+        found = services[0]
+        primary = next((d for d in found.get("deployments", []) if d.get("status") == "PRIMARY"), None)
+        return ServiceState(
+            service_arn=str(found.get("serviceArn", "")),
+            cluster=cluster,
+            service=str(found.get("serviceName", service)),
+            status=str(found.get("status", "ACTIVE")),
+            task_definition=found.get("taskDefinition"),
+            primary_deployment_id=primary.get("id") if primary else None,
+            current_service_deployment_arn=found.get("currentServiceDeployment"),
+        )
+
+    def service_exists(self, cluster: str, service: str) -> bool:
+        state = self.describe_service(cluster, service)
+        return state is not None and state.active
+
+    def describe_service_deployment(self, deployment_arn: str) -> ServiceDeployment | None:
+        with aws_call("ecs:DescribeServiceDeployments", deployment_arn):
+            response = self._ecs.describe_service_deployments(serviceDeploymentArns=[deployment_arn])
+        deployments = response.get("serviceDeployments", [])
+        if not deployments:
+            return None
+        found = deployments[0]
+        target = found.get("targetServiceRevision") or {}
+        return ServiceDeployment(
+            deployment_arn=str(found.get("serviceDeploymentArn", deployment_arn)),
+            service_arn=str(found.get("serviceArn", "")),
+            cluster_arn=str(found.get("clusterArn", "")),
+            status=str(found.get("status", "")),
+            target_revision_arn=target.get("arn"),
+            source_revision_arns=tuple(str(r["arn"]) for r in found.get("sourceServiceRevisions", []) if r.get("arn")),
+        )
+
+    def service_revision_images(self, revision_arn: str) -> list[ContainerImageRef]:
+        """The images a service revision pinned, with the digests ECS resolved at deployment time."""
+        with aws_call("ecs:DescribeServiceRevisions", revision_arn):
+            response = self._ecs.describe_service_revisions(serviceRevisionArns=[revision_arn])
+        revisions = response.get("serviceRevisions", [])
+        if not revisions:
+            return []
+        return [
+            ContainerImageRef(
+                container_name=str(image.get("containerName", "")),
+                image=str(image.get("image", "")),
+                image_digest=image.get("imageDigest"),
+            )
+            for image in revisions[0].get("containerImages", [])
+        ]
+
+    def service_task_definition_images(self, cluster: str, service: str) -> list[ContainerImageRef]:
+        state = self.describe_service(cluster, service)
+        if state is None or not state.task_definition:
+            return []
+        return self.task_definition_images(state.task_definition)
+
+    def task_definition_images(self, task_definition: str) -> list[ContainerImageRef]:
+        """Image references as the task definition names them (a tag or a digest; no resolved digest)."""
+        with aws_call("ecs:DescribeTaskDefinition", task_definition):
+            response = self._ecs.describe_task_definition(taskDefinition=task_definition)
+        definitions: Iterable[Mapping[str, Any]] = response.get("taskDefinition", {}).get("containerDefinitions", [])
+        return [
+            ContainerImageRef(container_name=str(d.get("name", "")), image=str(d["image"]))
+            for d in definitions
+            if d.get("image")
+        ]
+
+
+def _containers_of(cluster: str, task: Mapping[str, Any]) -> Iterator[RunningContainer]:
+    group = str(task.get("group") or "")
+    service = group[len(SERVICE_GROUP_PREFIX) :] if group.startswith(SERVICE_GROUP_PREFIX) else None
+    for container in task.get("containers", []):
+        image = container.get("image")
+        if not image:
+            continue
+        yield RunningContainer(
+            cluster=cluster,
+            service=service,
+            task_arn=str(task.get("taskArn", "")),
+            container_name=str(container.get("name", "")),
+            image=str(image),
+            image_digest=container.get("imageDigest"),
+            started_by=task.get("startedBy"),
+        )

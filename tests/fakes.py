@@ -1,0 +1,380 @@
+"""In-memory gateways implementing housekeeper.aws.ports, with ECR's real semantics (not moto's).
+
+They differ from moto where moto differs from ECR: digests are the sha256 of the manifest bytes, PutImage never
+moves a tag in these fakes unless the repository is mutable, and the lifecycle preview is served from whatever the
+test sets. Each fake records the writes it received so tests can assert what was (not) changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from housekeeper.aws.ecr import ALREADY_PRESENT, CONFLICT, MAX_TAGS_PER_IMAGE, TAG_LIMIT, TAGGED
+from housekeeper.aws.errors import NotFound
+from housekeeper.aws.ports import (
+    ContainerImageRef,
+    ManifestDocument,
+    PreviewStatus,
+    RepositoryInfo,
+    RetagOutcome,
+    RunningContainer,
+    ServiceDeployment,
+    ServiceState,
+)
+from housekeeper.core.images import ImageRecord
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+# ---------------------------------------------------------------------------------------------- manifests
+def sha256_digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def image_manifest(seed: str, media_type: str = DOCKER_V2) -> str:
+    """A single-platform manifest whose bytes (and so digest) depend on `seed`. Indented like a real push."""
+    config_type = (
+        "application/vnd.docker.container.image.v1+json"
+        if media_type == DOCKER_V2
+        else "application/vnd.oci.image.config.v1+json"
+    )
+    layer_type = (
+        "application/vnd.docker.image.rootfs.diff.tar.gzip"
+        if media_type == DOCKER_V2
+        else "application/vnd.oci.image.layer.v1.tar+gzip"
+    )
+    document = {
+        "schemaVersion": 2,
+        "mediaType": media_type,
+        "config": {"mediaType": config_type, "size": 1470, "digest": sha256_digest(f"config-{seed}")},
+        "layers": [{"mediaType": layer_type, "size": 2811969, "digest": sha256_digest(f"layer-{seed}")}],
+    }
+    return json.dumps(document, indent=3)
+
+
+def index_manifest(children: Sequence[str], media_type: str = OCI_INDEX) -> str:
+    """A multi-arch index (OCI) or manifest list (Docker) over the given child digests."""
+    child_type = OCI_MANIFEST if media_type == OCI_INDEX else DOCKER_V2
+    platforms = [("amd64", "linux"), ("arm64", "linux")]
+    document = {
+        "schemaVersion": 2,
+        "mediaType": media_type,
+        "manifests": [
+            {
+                "mediaType": child_type,
+                "size": 1000 + i,
+                "digest": digest,
+                "platform": {"architecture": platforms[i % 2][0], "os": platforms[i % 2][1]},
+            }
+            for i, digest in enumerate(children)
+        ],
+    }
+    return json.dumps(document, indent=3)
+
+
+def ecr_image_uri(repository: str, ref: str, account: str = ACCOUNT, region: str = REGION) -> str:
+    """`ref` is `:tag` or `@sha256:...`."""
+    return f"{account}.dkr.ecr.{region}.amazonaws.com/{repository}{ref}"
+
+
+# ---------------------------------------------------------------------------------------------------- ECR
+@dataclass
+class FakeImage:
+    digest: str
+    manifest: str
+    media_type: str
+    tags: list[str]
+    pushed_at: float
+    size_bytes: int = 1000
+
+
+@dataclass
+class FakeRepository:
+    name: str
+    tag_mutability: str = "MUTABLE"
+    images: dict[str, FakeImage] = field(default_factory=dict)
+    lifecycle_policy: dict[str, Any] | None = None
+    preview: PreviewStatus | None = None
+
+
+class FakeEcr:
+    """EcrGateway in memory. `put_image_calls` records every retag write."""
+
+    def __init__(self, account: str = ACCOUNT, region: str = REGION) -> None:
+        self.account = account
+        self._region = region
+        self.repositories: dict[str, FakeRepository] = {}
+        self.put_image_calls: list[tuple[str, str, str]] = []
+        self.put_policy_calls: list[tuple[str, dict[str, Any]]] = []
+        self.started_previews: list[tuple[str, dict[str, Any]]] = []
+        # Raise this from the next retag of the given (repository, tag), to simulate a failure.
+        self.fail_retag: dict[tuple[str, str], Exception] = {}
+
+    # --- test setup
+    def create_repository(self, name: str, tag_mutability: str = "MUTABLE") -> FakeRepository:
+        repository = FakeRepository(name, tag_mutability)
+        self.repositories[name] = repository
+        return repository
+
+    def push(
+        self,
+        repository: str,
+        manifest: str,
+        media_type: str = DOCKER_V2,
+        tags: Sequence[str] = (),
+        pushed_at: float | None = None,
+    ) -> str:
+        """Store an image (creating the repository if needed) and return its digest, as ECR computes it."""
+        repo = self.repositories.get(repository) or self.create_repository(repository)
+        digest = sha256_digest(manifest)
+        image = repo.images.get(digest)
+        if image is None:
+            image = FakeImage(digest, manifest, media_type, [], pushed_at if pushed_at is not None else time.time())
+            repo.images[digest] = image
+        for tag in tags:
+            for other in repo.images.values():
+                if tag in other.tags and other is not image:
+                    other.tags.remove(tag)
+            if tag not in image.tags:
+                image.tags.append(tag)
+        return digest
+
+    def _repo(self, name: str) -> FakeRepository:
+        if name not in self.repositories:
+            raise NotFound("ecr:DescribeRepositories", "RepositoryNotFoundException", "no such repository", name)
+        return self.repositories[name]
+
+    def _image(self, repository: str, digest: str) -> FakeImage:
+        image = self._repo(repository).images.get(digest)
+        if image is None:
+            raise NotFound("ecr:DescribeImages", "ImageNotFoundException", "no such image", f"{repository}@{digest}")
+        return image
+
+    # --- EcrGateway
+    def account_registry_id(self) -> str:
+        return self.account
+
+    def region(self) -> str:
+        return self._region
+
+    def describe_repository(self, repository: str) -> RepositoryInfo:
+        return self._info(self._repo(repository))
+
+    def _info(self, repo: FakeRepository) -> RepositoryInfo:
+        return RepositoryInfo(
+            name=repo.name,
+            arn=f"arn:aws:ecr:{self._region}:{self.account}:repository/{repo.name}",
+            registry_id=self.account,
+            uri=f"{self.account}.dkr.ecr.{self._region}.amazonaws.com/{repo.name}",
+            tag_mutability=repo.tag_mutability,
+        )
+
+    def iter_repositories(self) -> Iterator[RepositoryInfo]:
+        for repo in list(self.repositories.values()):
+            yield self._info(repo)
+
+    def iter_images(self, repository: str) -> Iterator[ImageRecord]:
+        for image in list(self._repo(repository).images.values()):
+            yield ImageRecord(
+                digest=image.digest,
+                tags=tuple(image.tags),
+                pushed_at=image.pushed_at,
+                size_bytes=image.size_bytes,
+                manifest_media_type=image.media_type,
+            )
+
+    def tags_of_digest(self, repository: str, digest: str) -> tuple[str, ...]:
+        return tuple(self._image(repository, digest).tags)
+
+    def digest_of_tag(self, repository: str, tag: str) -> str | None:
+        return next((i.digest for i in self._repo(repository).images.values() if tag in i.tags), None)
+
+    def get_manifest(self, repository: str, digest: str) -> ManifestDocument:
+        image = self._image(repository, digest)
+        return ManifestDocument(repository, digest, image.manifest, image.media_type, tuple(image.tags))
+
+    def retag(self, repository: str, digest: str, tag: str) -> RetagOutcome:
+        failure = self.fail_retag.pop((repository, tag), None)
+        if failure is not None:
+            raise failure
+        image = self._image(repository, digest)
+        if tag in image.tags:
+            return RetagOutcome(repository, digest, tag, ALREADY_PRESENT)
+        holder = self.digest_of_tag(repository, tag)
+        if holder is not None:
+            return RetagOutcome(repository, digest, tag, CONFLICT, f"'{tag}' already points at {holder}")
+        if len(image.tags) >= MAX_TAGS_PER_IMAGE:
+            return RetagOutcome(repository, digest, tag, TAG_LIMIT, "the image already has 1000 tags")
+        image.tags.append(tag)
+        self.put_image_calls.append((repository, digest, tag))
+        return RetagOutcome(repository, digest, tag, TAGGED)
+
+    def get_lifecycle_policy(self, repository: str) -> dict[str, Any] | None:
+        policy = self._repo(repository).lifecycle_policy
+        return json.loads(json.dumps(policy)) if policy is not None else None
+
+    def put_lifecycle_policy(self, repository: str, policy: Mapping[str, Any]) -> None:
+        copied = json.loads(json.dumps(policy))
+        self._repo(repository).lifecycle_policy = copied
+        self.put_policy_calls.append((repository, copied))
+
+    def start_lifecycle_preview(self, repository: str, policy: Mapping[str, Any]) -> None:
+        repo = self._repo(repository)
+        self.started_previews.append((repository, json.loads(json.dumps(policy))))
+        if repo.preview is None:
+            repo.preview = PreviewStatus(status="IN_PROGRESS")
+
+    def get_lifecycle_preview(self, repository: str) -> PreviewStatus:
+        preview = self._repo(repository).preview
+        if preview is None:
+            raise NotFound(
+                "ecr:GetLifecyclePolicyPreview", "LifecyclePolicyPreviewNotFoundException", "no preview", repository
+            )
+        return preview
+
+    def batch_delete_images(self, repository: str, digests: Sequence[str]) -> list[str]:
+        repo = self._repo(repository)
+        deleted = [d for d in digests if repo.images.pop(d, None) is not None]
+        return list(dict.fromkeys(deleted))
+
+
+# ---------------------------------------------------------------------------------------------------- ECS
+class FakeEcs:
+    """EcsGateway in memory: clusters of running containers, services, deployments, revisions, task definitions."""
+
+    def __init__(self, account: str = ACCOUNT, region: str = REGION) -> None:
+        self.account = account
+        self.region = region
+        self.containers: dict[str, list[RunningContainer]] = {}
+        self.services: dict[tuple[str, str], ServiceState] = {}
+        self.deployments: dict[str, ServiceDeployment] = {}
+        self.revisions: dict[str, list[ContainerImageRef]] = {}
+        self.task_definitions: dict[str, list[ContainerImageRef]] = {}
+        self.calls: list[str] = []
+
+    # --- test setup
+    def add_cluster(self, cluster: str) -> None:
+        self.containers.setdefault(cluster, [])
+
+    def add_service(
+        self,
+        cluster: str,
+        service: str,
+        task_definition: str,
+        images: Sequence[str],
+        deployment_id: str = "ecs-svc/1",
+        service_deployment_arn: str | None = None,
+    ) -> ServiceState:
+        self.add_cluster(cluster)
+        self.task_definitions[task_definition] = [
+            ContainerImageRef(container_name=f"c{i}", image=image) for i, image in enumerate(images)
+        ]
+        state = ServiceState(
+            service_arn=f"arn:aws:ecs:{self.region}:{self.account}:service/{cluster}/{service}",
+            cluster=cluster,
+            service=service,
+            status="ACTIVE",
+            task_definition=task_definition,
+            primary_deployment_id=deployment_id,
+            current_service_deployment_arn=service_deployment_arn,
+        )
+        self.services[(cluster, service)] = state
+        return state
+
+    def run_task(
+        self,
+        cluster: str,
+        service: str | None,
+        images: Sequence[tuple[str, str | None]],
+        started_by: str | None = None,
+        task_id: str = "task-1",
+    ) -> None:
+        """Add a running task whose containers run (image, digest) pairs."""
+        self.add_cluster(cluster)
+        arn = f"arn:aws:ecs:{self.region}:{self.account}:task/{cluster}/{task_id}"
+        for index, (image, digest) in enumerate(images):
+            self.containers[cluster].append(
+                RunningContainer(cluster, service, arn, f"c{index}", image, digest, started_by)
+            )
+
+    # --- EcsGateway
+    def iter_cluster_names(self) -> Iterator[str]:
+        self.calls.append("ListClusters")
+        yield from list(self.containers)
+
+    def iter_running_containers(self, cluster: str) -> Iterator[RunningContainer]:
+        self.calls.append(f"ListTasks:{cluster}")
+        yield from list(self.containers.get(cluster, []))
+
+    def containers_started_by(self, cluster: str, started_by: str) -> list[RunningContainer]:
+        self.calls.append(f"ListTasks:{cluster}:{started_by}")
+        return [c for c in self.containers.get(cluster, []) if c.started_by == started_by]
+
+    def describe_service(self, cluster: str, service: str) -> ServiceState | None:
+        self.calls.append(f"DescribeServices:{cluster}/{service}")
+        return self.services.get((cluster, service))
+
+    def service_exists(self, cluster: str, service: str) -> bool:
+        state = self.services.get((cluster, service))
+        return state is not None and state.active
+
+    def describe_service_deployment(self, deployment_arn: str) -> ServiceDeployment | None:
+        self.calls.append(f"DescribeServiceDeployments:{deployment_arn}")
+        return self.deployments.get(deployment_arn)
+
+    def service_revision_images(self, revision_arn: str) -> list[ContainerImageRef]:
+        self.calls.append(f"DescribeServiceRevisions:{revision_arn}")
+        return list(self.revisions.get(revision_arn, []))
+
+    def service_task_definition_images(self, cluster: str, service: str) -> list[ContainerImageRef]:
+        state = self.services.get((cluster, service))
+        if state is None or state.task_definition is None:
+            return []
+        return self.task_definition_images(state.task_definition)
+
+    def task_definition_images(self, task_definition: str) -> list[ContainerImageRef]:
+        self.calls.append(f"DescribeTaskDefinition:{task_definition}")
+        return list(self.task_definitions.get(task_definition, []))
+
+
+# ---------------------------------------------------------------------------------------------------- SSM
+class FakeSsm:
+    """SsmGateway in memory. `reads` counts get_parameter calls (cached or not)."""
+
+    def __init__(self, parameters: Mapping[str, str] | None = None) -> None:
+        self.parameters: dict[str, str] = dict(parameters or {})
+        self.reads = 0
+
+    def get_parameter(self, name: str, *, force_fetch: bool = False) -> str:
+        self.reads += 1
+        if name not in self.parameters:
+            raise NotFound("ssm:GetParameter", "ParameterNotFound", f"Parameter {name} not found.", name)
+        return self.parameters[name]
+
+    def put_parameter(self, name: str, value: str) -> None:
+        self.parameters[name] = value
+
+
+# ------------------------------------------------------------------------------------------- moto helpers
+def push_to_moto(ecr_client: Any, repository: str, manifest: str, media_type: str, tag: str) -> str:
+    """Push a manifest to moto under its real sha256 digest (moto would otherwise invent one) and return it."""
+    digest = sha256_digest(manifest)
+    ecr_client.put_image(
+        repositoryName=repository,
+        imageManifest=manifest,
+        imageManifestMediaType=media_type,
+        imageDigest=digest,
+        imageTag=tag,
+    )
+    return digest
