@@ -15,6 +15,7 @@ from housekeeper.core.errors import InvalidInput, Problem
 
 STANDARD = "STANDARD"
 ARCHIVE = "ARCHIVE"
+ACTIVATING = "ACTIVATING"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +34,10 @@ class ImageRecord:
     artifact_media_type: str | None = None
     # Digests this image references (the children of a manifest list / OCI index), when known.
     child_digests: tuple[str, ...] = ()
-    # The image this one is an artifact of (OCI `subject`), when known.
+    # The image this one is an artifact of (OCI `subject`; DescribeImages `subjectManifestDigest`), when known.
     subject_digest: str | None = None
+    # DescribeImages `imageStatus`: ACTIVE, ARCHIVED or ACTIVATING (an archived image being restored).
+    image_status: str = "ACTIVE"
 
     @property
     def tagged(self) -> bool:
@@ -43,6 +46,11 @@ class ImageRecord:
     @property
     def archived(self) -> bool:
         return self.storage_class == ARCHIVE
+
+    @property
+    def activating(self) -> bool:
+        """Being restored from the archive: it cannot be pulled yet, and lifecycle rules leave it alone."""
+        return self.image_status == ACTIVATING
 
 
 def parse_time(value: Any, path: str) -> float:
@@ -63,7 +71,9 @@ def parse_time(value: Any, path: str) -> float:
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise InvalidInput("image details", [Problem(path, f"not an ISO-8601 time or epoch seconds: {value!r}")])
+            raise InvalidInput(
+                "image details", [Problem(path, f"not an ISO-8601 time or epoch seconds: {value!r}")]
+            ) from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         return moment.timestamp()
@@ -87,10 +97,21 @@ def image_from_detail(detail: Mapping[str, Any], path: str = "$") -> ImageRecord
     tags = detail.get("imageTags") or ()
     if not isinstance(tags, list | tuple) or not all(isinstance(t, str) for t in tags):
         raise InvalidInput("image details", [Problem(f"{path}.imageTags", "must be a list of strings")])
-    # Archived images report imageStatus ARCHIVED (and storageClass ARCHIVE where present).
-    archived = str(detail.get("storageClass", "")).upper() == ARCHIVE or detail.get("imageStatus") == "ARCHIVED"
+    # Archived images report imageStatus ARCHIVED (and storageClass ARCHIVE where a tool adds it).
+    status = detail.get("imageStatus") or "ACTIVE"
+    if not isinstance(status, str):
+        raise InvalidInput("image details", [Problem(f"{path}.imageStatus", "must be a string")])
+    status = status.upper()
+    archived = status == "ARCHIVED" or str(detail.get("storageClass", "")).upper() == ARCHIVE
     storage_class = ARCHIVE if archived else STANDARD
+    # Not a DescribeImages field: the digests a manifest list / OCI index references, added by callers that
+    # fetched the manifests (BatchGetImage). Without it, manifest-list protection cannot be evaluated.
     children = detail.get("childDigests") or ()
+    if not isinstance(children, list | tuple) or not all(isinstance(c, str) for c in children):
+        raise InvalidInput("image details", [Problem(f"{path}.childDigests", "must be a list of digests")])
+    size = detail.get("imageSizeInBytes") or 0
+    if isinstance(size, bool) or not isinstance(size, int | float):
+        raise InvalidInput("image details", [Problem(f"{path}.imageSizeInBytes", "must be a number")])
     return ImageRecord(
         digest=digest,
         tags=tuple(tags),
@@ -99,11 +120,12 @@ def image_from_detail(detail: Mapping[str, Any], path: str = "$") -> ImageRecord
         last_activated_at=_optional_time(detail, "lastActivatedAt", path),
         last_archived_at=_optional_time(detail, "lastArchivedAt", path),
         storage_class=storage_class,
-        size_bytes=int(detail.get("imageSizeInBytes") or 0),
+        size_bytes=int(size),
         manifest_media_type=detail.get("imageManifestMediaType"),
         artifact_media_type=detail.get("artifactMediaType"),
         child_digests=tuple(children),
-        subject_digest=detail.get("subjectDigest"),
+        subject_digest=detail.get("subjectManifestDigest") or detail.get("subjectDigest"),
+        image_status="ARCHIVED" if archived and status == "ACTIVE" else status,
     )
 
 

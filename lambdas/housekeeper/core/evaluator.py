@@ -1,0 +1,465 @@
+"""Exact offline evaluation of an ECR lifecycle policy: which images a policy expires or archives, and by which rule.
+
+ECR runs a policy asynchronously (within 24 hours) and its own preview takes minutes. This module answers the same
+question instantly, from DescribeImages output, following every rule that the ECR user guide documents. Each rule
+below names where the guide says it. Sources (Amazon ECR User Guide):
+
+- [HOW] "Automate the cleanup of images by using lifecycle policies" > "How lifecycle policies work" >
+  "Lifecycle policy evaluation rules" (LifecyclePolicies.html).
+- [PROPS] "Lifecycle policy properties in Amazon ECR" (lifecycle_policy_parameters.html).
+- [EX] "Examples of lifecycle policies in Amazon ECR" (lifecycle_policy_examples.html).
+- [ARCH] "Archiving an image" (archive-image.html).
+
+Rules implemented:
+
+1. All rules are evaluated at the same time, regardless of priority; then they are applied in priority order, the
+   lowest `rulePriority` number first [HOW, PROPS "Rule priority"].
+2. An image is expired or archived by exactly one rule or none [HOW].
+3. An image that matches the tagging requirements of a rule cannot be expired or archived by a rule with a lower
+   priority [HOW]. "Tagging requirements" means the rule's tag selection only (tagStatus and its tag lists), not its
+   count or age: in [EX] "Filtering on all images", Example B, rule 3 cannot mark image C or E, which rules 1 and 2
+   matched by tag but did not mark.
+4. Rules never mark images that higher-priority rules marked, but still identify them as if they had not been
+   expired or archived [HOW]: a count rule's "keep N" counts every image its selection matches, including the ones
+   higher rules act on or protect ([EX] "Filtering on multiple rules", Examples A and B).
+5. `tagPatternList` / `tagPrefixList`: an image matches if *all* entries of the list match at least one of its tags
+   (a list is an AND, not an OR) [HOW, PROPS, EX "Filtering on multiple tags in a single rule"]. A pattern is a
+   whole-tag glob where `*` matches any run of characters (`prod*` matches `prod`, `prod1`, `production-team1`;
+   `*prod*` matches `repo-production`) [HOW]. A prefix matches tags that start with it [PROPS "Tag prefix list"].
+6. `tagStatus`: `tagged` selects images with at least one tag matching the lists, `untagged` images with no tag,
+   `any` every image [PROPS "Tag status"].
+7. Storage classes are evaluated separately: a rule selects only images of its `selection.storageClass` (default
+   `standard`) [PROPS "Storage class"; HOW "The set of all rules selecting a specific storage class ..."]. Archived
+   images (`imageStatus` ARCHIVED) are in the `archive` class and are only touched by rules with
+   `storageClass: archive`.
+8. `imageCountMoreThan`: images are sorted from youngest to oldest by push time and all images beyond `countNumber`
+   are expired or archived [HOW]. If an image was archived and later restored, its `lastActivatedAt` replaces the
+   push time in this ordering [HOW "Expiration is always ordered by pushed_at_time or transitioned_at_time ..."].
+   In the archive class the ordering uses the time of transition (`lastArchivedAt`) [same sentence].
+9. `sinceImagePushed`: images whose push time is older than `countNumber` days [HOW]; `countUnit` is days [PROPS].
+   "Older than" is strict: an image exactly N days old is not selected (a choice; the docs say "older than").
+10. `sinceImagePulled`: images whose `lastRecordedPullTime` is older than N days; never pulled → push time; restored
+    and not pulled since the restore → `lastActivatedAt` [HOW].
+11. `sinceImageTransitioned`: archived images whose `lastArchivedAt` is older than N days [HOW]. An archived image
+    without `lastArchivedAt` is not selected (we cannot prove its age).
+12. Actions: `expire` deletes, `transition` moves to `targetStorageClass` `archive` [PROPS "Action"]. A transition
+    never acts on an image already in its target class.
+13. If an image is referenced by a manifest list, it cannot be expired or archived without the manifest list being
+    deleted or archived first [HOW]. When the manifests are known (`ImageRecord.child_digests`), an action on a child
+    is dropped while any parent list stays in the standard class (kept); a parent that this evaluation expires or
+    archives, or that is already archived, releases the child. Applied until stable, for nested indexes. The
+    dropped child is not handed to a lower-priority rule (the guard works at execution time, not in selection).
+14. Reference artifacts (an OCI `subject`) are expired or archived within 24 hours of their subject [HOW]. This is
+    not a rule outcome, so it is not in the preview; `Evaluation.cascading_referrers` lists them.
+
+Choices where the docs are silent (so that results are deterministic and conservative):
+- equal ranking times are broken by digest, newest-first order `(-time, digest)`;
+- images in `imageStatus` ACTIVATING (being restored) count in the standard class but are never acted on.
+
+The evaluator does not validate policies (housekeeper.core.policy does). It evaluates any policy ECR accepts, and
+raises PolicyInvalid only for input that cannot be evaluated at all (wrong types, unknown enum values, duplicate
+priorities). Performance: tags are indexed once per storage class (sorted, so prefix selections are a bisect and
+general globs one regex scan), images are numbered once in newest-first order, and each rule then works on sets of
+integers, so the cost is about O(n log n + rules x matches), not rules x images in Python.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from housekeeper.core.errors import InvalidInput, PolicyInvalid, Problem
+from housekeeper.core.images import ARCHIVE, STANDARD, ImageRecord
+
+EXPIRE = "EXPIRE"
+TRANSITION = "TRANSITION"
+DAY_SECONDS = 86_400.0
+
+_TAG_STATUSES = ("tagged", "untagged", "any")
+_COUNT_TYPES = ("imageCountMoreThan", "sinceImagePushed", "sinceImagePulled", "sinceImageTransitioned")
+_STORAGE_CLASSES = {"standard": STANDARD, "archive": ARCHIVE}
+_ACTIONS = {"expire": EXPIRE, "transition": TRANSITION}
+# Sorts after every character a Docker tag can hold ([A-Za-z0-9_.-]), so [prefix, prefix + _HIGH) is a prefix range.
+_HIGH = "\U0010ffff"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageAction:
+    """What one rule does to one image. `target_storage_class` is set for transitions only."""
+
+    image: ImageRecord
+    action_type: str
+    rule_priority: int
+    target_storage_class: str | None = None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The outcome of a policy on a set of images at one moment."""
+
+    actions: list[ImageAction]
+    expiring_digests: frozenset[str]
+    transitioning_digests: frozenset[str]
+    # Children spared because a manifest list that references them is kept (rule 13).
+    kept_by_manifest_list: frozenset[str] = field(default_factory=frozenset)
+    # Artifacts whose subject is expired or archived here; ECR follows up on them within 24 hours (rule 14).
+    cascading_referrers: frozenset[str] = field(default_factory=frozenset)
+
+    def to_preview_response(self) -> dict[str, Any]:
+        """The shape of ECR GetLifecyclePolicyPreview (previewResults + summary)."""
+        results: list[dict[str, Any]] = []
+        transitioning: dict[str, int] = {}
+        for action in self.actions:
+            image = action.image
+            action_body: dict[str, Any] = {"type": action.action_type}
+            if action.action_type == TRANSITION and action.target_storage_class:
+                action_body["targetStorageClass"] = action.target_storage_class
+                transitioning[action.target_storage_class] = transitioning.get(action.target_storage_class, 0) + 1
+            results.append(
+                {
+                    "imageDigest": image.digest,
+                    "imageTags": list(image.tags),
+                    "imagePushedAt": format_time(image.pushed_at),
+                    "action": action_body,
+                    "appliedRulePriority": action.rule_priority,
+                    "storageClass": image.storage_class,
+                }
+            )
+        summary: dict[str, Any] = {"expiringImageTotalCount": len(self.expiring_digests)}
+        # Like ECR: only present when at least one image transitions.
+        if transitioning:
+            summary["transitioningImageTotalCounts"] = [
+                {"targetStorageClass": target, "imageTotalCount": count}
+                for target, count in sorted(transitioning.items())
+            ]
+        return {"previewResults": results, "summary": summary}
+
+
+def format_time(epoch_seconds: float) -> str:
+    """ISO-8601 in UTC, as the AWS CLI prints timestamps."""
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    priority: int
+    tag_status: str
+    tag_filters: tuple[tuple[str, str], ...]  # ("prefix" | "pattern", text)
+    storage_class: str
+    count_type: str
+    count_number: int
+    action_type: str
+    target_storage_class: str | None
+
+
+def evaluate(policy: Mapping[str, Any], images: Sequence[ImageRecord], now: float | datetime) -> Evaluation:
+    """Apply `policy` ({"rules": [...]}) to `images` as ECR would at time `now` (epoch seconds or datetime)."""
+    rules = _read_rules(policy)
+    moment = _epoch(now)
+    _reject_duplicate_digests(images)
+
+    actions: list[ImageAction] = []
+    for storage_class in (STANDARD, ARCHIVE):
+        class_rules = [rule for rule in rules if rule.storage_class == storage_class]
+        if not class_rules:
+            continue
+        members = [image for image in images if image.storage_class == storage_class]
+        if members:
+            actions.extend(_evaluate_class(class_rules, members, storage_class, moment))
+
+    actions, spared = _apply_manifest_list_guard(actions, images)
+    actions.sort(key=lambda a: (a.rule_priority, a.image.pushed_at, a.image.digest))
+    expiring = frozenset(a.image.digest for a in actions if a.action_type == EXPIRE)
+    transitioning = frozenset(a.image.digest for a in actions if a.action_type == TRANSITION)
+    gone = expiring | transitioning
+    referrers = frozenset(image.digest for image in images if image.subject_digest in gone and image.digest not in gone)
+    return Evaluation(actions, expiring, transitioning, frozenset(spared), referrers)
+
+
+# --- policy reading -------------------------------------------------------------------------------------------
+
+
+def _read_rules(policy: Mapping[str, Any]) -> list[_Rule]:
+    if not isinstance(policy, Mapping):
+        raise PolicyInvalid([Problem("$", "a lifecycle policy must be an object with a 'rules' list")])
+    raw_rules = policy.get("rules")
+    if not isinstance(raw_rules, list):
+        raise PolicyInvalid([Problem("$.rules", "must be a list of rules")])
+    problems: list[Problem] = []
+    rules: list[_Rule] = []
+    seen: dict[int, int] = {}
+    for index, raw in enumerate(raw_rules):
+        rule = _read_rule(raw, f"$.rules[{index}]", problems)
+        if rule is None:
+            continue
+        if rule.priority in seen:
+            problems.append(
+                Problem(
+                    f"$.rules[{index}].rulePriority",
+                    f"rule with rulePriority {rule.priority}: duplicates rules[{seen[rule.priority]}], so the order "
+                    "of evaluation is undefined",
+                )
+            )
+        seen[rule.priority] = index
+        rules.append(rule)
+    if problems:
+        raise PolicyInvalid(problems, "lifecycle policy (cannot be evaluated)")
+    rules.sort(key=lambda r: r.priority)
+    return rules
+
+
+def _read_rule(raw: Any, path: str, problems: list[Problem]) -> _Rule | None:
+    if not isinstance(raw, Mapping):
+        problems.append(Problem(path, "each rule must be an object"))
+        return None
+    before = len(problems)
+    priority = raw.get("rulePriority")
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        problems.append(Problem(f"{path}.rulePriority", "must be an integer"))
+    name = f"rule with rulePriority {priority}" if isinstance(priority, int) else "rule"
+    selection = raw.get("selection")
+    action = raw.get("action")
+    if not isinstance(selection, Mapping):
+        problems.append(Problem(f"{path}.selection", f"{name}: must be an object"))
+        selection = {}
+    if not isinstance(action, Mapping):
+        problems.append(Problem(f"{path}.action", f"{name}: must be an object"))
+        action = {}
+
+    tag_status = _enum(selection.get("tagStatus"), _TAG_STATUSES, f"{path}.selection.tagStatus", name, problems)
+    filters: list[tuple[str, str]] = []
+    for key, kind in (("tagPrefixList", "prefix"), ("tagPatternList", "pattern")):
+        values = selection.get(key)
+        if values is None:
+            continue
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            problems.append(Problem(f"{path}.selection.{key}", f"{name}: must be a list of strings"))
+            continue
+        filters.extend((kind, value) for value in values)
+    if tag_status == "tagged" and not filters:
+        problems.append(
+            Problem(f"{path}.selection", f"{name}: tagStatus 'tagged' needs a tagPrefixList or tagPatternList")
+        )
+
+    count_type = _enum(selection.get("countType"), _COUNT_TYPES, f"{path}.selection.countType", name, problems)
+    count_number = selection.get("countNumber")
+    if isinstance(count_number, bool) or not isinstance(count_number, int) or count_number < 0:
+        problems.append(Problem(f"{path}.selection.countNumber", f"{name}: must be a non-negative integer"))
+    storage_raw = selection.get("storageClass", "standard")
+    storage_class = _enum_ci(storage_raw, _STORAGE_CLASSES, f"{path}.selection.storageClass", name, problems)
+    action_type = _enum_ci(action.get("type"), _ACTIONS, f"{path}.action.type", name, problems)
+    target: str | None = None
+    if action_type == TRANSITION:
+        target = _enum_ci(
+            action.get("targetStorageClass"), {"archive": ARCHIVE}, f"{path}.action.targetStorageClass", name, problems
+        )
+
+    if len(problems) > before:
+        return None
+    assert isinstance(priority, int) and isinstance(count_number, int)
+    return _Rule(
+        priority=priority,
+        tag_status=str(tag_status),
+        tag_filters=tuple(filters) if tag_status == "tagged" else (),
+        storage_class=str(storage_class),
+        count_type=str(count_type),
+        count_number=count_number,
+        action_type=str(action_type),
+        target_storage_class=target,
+    )
+
+
+def _enum(value: Any, allowed: Iterable[str], path: str, name: str, problems: list[Problem]) -> str | None:
+    allowed = tuple(allowed)
+    if value in allowed:
+        return str(value)
+    problems.append(Problem(path, f"{name}: must be one of {', '.join(allowed)} (got {value!r})"))
+    return None
+
+
+def _enum_ci(value: Any, allowed: Mapping[str, str], path: str, name: str, problems: list[Problem]) -> str | None:
+    if isinstance(value, str) and value.lower() in allowed:
+        return allowed[value.lower()]
+    problems.append(Problem(path, f"{name}: must be one of {', '.join(allowed)} (got {value!r})"))
+    return None
+
+
+def _epoch(now: float | datetime) -> float:
+    if isinstance(now, datetime):
+        return (now if now.tzinfo else now.replace(tzinfo=UTC)).timestamp()
+    if isinstance(now, bool) or not isinstance(now, int | float):
+        raise TypeError("now must be epoch seconds or a datetime")
+    return float(now)
+
+
+def _reject_duplicate_digests(images: Sequence[ImageRecord]) -> None:
+    """One digest is one image in a repository; duplicates would make 'keep N' count an image twice."""
+    if len({image.digest for image in images}) != len(images):
+        counts = Counter(image.digest for image in images)
+        duplicates = sorted(digest for digest, count in counts.items() if count > 1)
+        raise InvalidInput("images", [Problem("$", f"duplicate image digest {d}") for d in duplicates[:10]])
+
+
+# --- evaluation of one storage class --------------------------------------------------------------------------
+
+
+class _TagIndex:
+    """Every (tag, image number) of one storage class, sorted by tag, so selections avoid a scan per image."""
+
+    def __init__(self, images: Sequence[ImageRecord]) -> None:
+        pairs = sorted((tag, number) for number, image in enumerate(images) for tag in image.tags)
+        self._tags = [tag for tag, _ in pairs]
+        self._owners = [number for _, number in pairs]
+        self._lines: str | None = None
+        self._cache: dict[tuple[str, str], frozenset[int]] = {}
+
+    def owners_of(self, kind: str, text: str) -> frozenset[int]:
+        """Image numbers with at least one tag matching a prefix or a glob pattern."""
+        key = (kind, text)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._prefix(text) if kind == "prefix" else self._pattern(text)
+            self._cache[key] = found
+        return found
+
+    def _range(self, prefix: str) -> tuple[int, int]:
+        return bisect_left(self._tags, prefix), bisect_left(self._tags, prefix + _HIGH)
+
+    def _prefix(self, prefix: str) -> frozenset[int]:
+        low, high = self._range(prefix)
+        return frozenset(self._owners[low:high])
+
+    def _pattern(self, pattern: str) -> frozenset[int]:
+        literal_head, star, _ = pattern.partition("*")
+        if not star:  # no wildcard: the whole tag must equal the pattern
+            low, high = bisect_left(self._tags, pattern), bisect_left(self._tags, pattern + "\0")
+            return frozenset(self._owners[low:high])
+        if pattern == literal_head + "*":  # a plain prefix glob such as "prod*"
+            return self._prefix(literal_head)
+        regex = _glob_regex(pattern)
+        if literal_head:  # the matches lie inside the literal head's prefix range
+            low, high = self._range(literal_head)
+            tags, owners = self._tags, self._owners
+            return frozenset(owners[k] for k in range(low, high) if regex.fullmatch(tags[k]))
+        if self._lines is None:
+            self._lines = "".join(f"{tag}\t{owner}\n" for tag, owner in zip(self._tags, self._owners, strict=True))
+        line_regex = re.compile("^" + _glob_body(pattern) + r"\t(\d+)$", re.MULTILINE)
+        return frozenset(int(owner) for owner in line_regex.findall(self._lines))
+
+
+def _glob_body(pattern: str) -> str:
+    return "[^\t\n]*".join(re.escape(part) for part in pattern.split("*"))
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(_glob_body(pattern))
+
+
+def _evaluate_class(
+    rules: Sequence[_Rule], members: Sequence[ImageRecord], storage_class: str, now: float
+) -> list[ImageAction]:
+    # Number the images newest first once (rule 8); a sorted list of numbers is then a youngest-to-oldest pool.
+    if storage_class == ARCHIVE:
+        ordered = sorted(members, key=lambda i: (-(i.last_archived_at or i.pushed_at), i.digest))
+    else:
+        ordered = sorted(
+            members,
+            key=lambda i: (-(i.last_activated_at if i.last_activated_at is not None else i.pushed_at), i.digest),
+        )
+    index = _TagIndex(ordered)
+    everyone = frozenset(range(len(ordered)))
+    untagged = frozenset(n for n, image in enumerate(ordered) if not image.tags)
+    frozen = frozenset(n for n, image in enumerate(ordered) if image.activating)
+
+    protected: set[int] = set()  # matched by the tag selection of a higher-priority rule (rules 2-4)
+    actions: list[ImageAction] = []
+    for rule in rules:
+        if rule.tag_status == "any":
+            pool = everyone
+        elif rule.tag_status == "untagged":
+            pool = untagged
+        else:
+            pool = _match_all(index, rule.tag_filters)
+        if not pool:
+            continue
+        selected = _select(rule, pool, ordered, now)
+        if rule.action_type == TRANSITION and rule.target_storage_class == storage_class:
+            selected = []  # already there (rule 12)
+        for number in selected:
+            if number not in protected and number not in frozen:
+                actions.append(ImageAction(ordered[number], rule.action_type, rule.priority, rule.target_storage_class))
+        protected.update(pool)
+    return actions
+
+
+def _match_all(index: _TagIndex, filters: Sequence[tuple[str, str]]) -> frozenset[int]:
+    """AND over the list: every entry must match some tag of the image (rule 5)."""
+    result: frozenset[int] | None = None
+    for kind, text in sorted(filters, key=lambda f: len(index.owners_of(*f))):
+        owners = index.owners_of(kind, text)
+        result = owners if result is None else result & owners
+        if not result:
+            return frozenset()
+    return result or frozenset()
+
+
+def _select(rule: _Rule, pool: frozenset[int], ordered: Sequence[ImageRecord], now: float) -> list[int]:
+    """The image numbers of `pool` that the rule's count or age criterion picks (rules 8-11)."""
+    if rule.count_type == "imageCountMoreThan":
+        return sorted(pool)[rule.count_number :]
+    span = rule.count_number * DAY_SECONDS
+    if rule.count_type == "sinceImagePushed":
+        return [n for n in pool if now - ordered[n].pushed_at > span]
+    if rule.count_type == "sinceImagePulled":
+        return [n for n in pool if now - _last_use(ordered[n]) > span]
+    # sinceImageTransitioned: only images with a known archive time (rule 11).
+    picked = []
+    for n in pool:
+        archived_at = ordered[n].last_archived_at
+        if archived_at is not None and now - archived_at > span:
+            picked.append(n)
+    return picked
+
+
+def _last_use(image: ImageRecord) -> float:
+    """sinceImagePulled's clock: last pull; never pulled → push; restored and not pulled since → restore (rule 10)."""
+    pulled, activated = image.last_pulled_at, image.last_activated_at
+    if activated is not None and (pulled is None or pulled < activated):
+        return activated
+    return pulled if pulled is not None else image.pushed_at
+
+
+# --- manifest lists ---------------------------------------------------------------------------------------------
+
+
+def _apply_manifest_list_guard(
+    actions: list[ImageAction], images: Sequence[ImageRecord]
+) -> tuple[list[ImageAction], set[str]]:
+    """Drop actions on images that a kept manifest list references (rule 13), until nothing changes."""
+    parents: dict[str, list[ImageRecord]] = {}
+    for image in images:
+        for child in image.child_digests:
+            if child != image.digest:
+                parents.setdefault(child, []).append(image)
+    if not parents:
+        return actions, set()
+    by_digest = {a.image.digest: a for a in actions}
+    spared: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for digest in [d for d in by_digest if d in parents]:
+            if any(_stays_standard(parent, by_digest) for parent in parents[digest]):
+                del by_digest[digest]
+                spared.add(digest)
+                changed = True
+    return [a for a in actions if a.image.digest in by_digest], spared
+
+
+def _stays_standard(image: ImageRecord, acted: Mapping[str, ImageAction]) -> bool:
+    return image.digest not in acted and image.storage_class == STANDARD
