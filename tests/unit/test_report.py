@@ -160,3 +160,21 @@ def test_a_repository_without_inspector_access_still_reports_images_and_says_why
     assert repo.after.images == 1
     assert not repo.findings_known
     assert "AccessDeniedException" in repo.note
+
+
+def test_after_is_what_the_desired_policy_expires() -> None:
+    day = 86_400
+    now = 1_700_000_000
+    old = [ImageRecord(f"sha256:{n:064x}", (str(n),), now - (200 + n) * day, size_bytes=GB) for n in range(6)]
+    prod_old = ImageRecord(f"sha256:{99:064x}", ("99", "Prod-99"), now - 300 * day, size_bytes=GB)
+    recent = [ImageRecord(f"sha256:{50 + n:064x}", (str(50 + n),), now - n * day, size_bytes=GB) for n in range(3)]
+    ecr = _Ecr({"shop/api": [*old, prod_old, *recent]})
+    inspector = _Inspector({"shop/api": {image.digest: _findings(image, 1, 1) for image in [*old, prod_old]}})
+
+    report = build_report(CONFIG, cast(EcrGateway, ecr), inspector, now=now)
+
+    (repo,) = report.repositories
+    # The 90-day catch-all expires the six old builds; the Prod-tagged image is kept by its environment rule.
+    assert (repo.before.images, repo.after.images) == (10, 4)
+    assert (repo.before.findings_total, repo.after.findings_total) == (14, 2)
+    assert repo.expiring_images == 6

@@ -228,7 +228,11 @@ def desired_policy_outcome(config: Config, repository: str, images: Sequence[Ima
     from housekeeper.core.evaluator import evaluate
 
     evaluation = evaluate(compile_policy(config, repository), images, now)
-    return {action.image.digest: str(action.action_type).upper() for action in evaluation.actions}
+    outcome = dict.fromkeys(evaluation.transitioning_digests, TRANSITION)
+    # Artifacts (signatures, SBOMs) of expired images go too: ECR removes them within a day.
+    outcome.update(dict.fromkeys(evaluation.cascading_referrers, EXPIRE))
+    outcome.update(dict.fromkeys(evaluation.expiring_digests, EXPIRE))
+    return outcome
 
 
 def repositories_in_scope(config: Config, ecr: EcrGateway, patterns: Sequence[str] = ()) -> list[str]:
