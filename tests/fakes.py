@@ -378,3 +378,42 @@ def push_to_moto(ecr_client: Any, repository: str, manifest: str, media_type: st
         imageTag=tag,
     )
     return digest
+
+
+# ---------------------------------------------------------------------------------------------------- SQS
+class FakeSqs:
+    """SqsGateway in memory. `queues` holds the JSON bodies per queue URL; `batch_sizes` one entry per batch call."""
+
+    def __init__(self) -> None:
+        self.queues: dict[str, list[dict[str, Any]]] = {}
+        self.batch_sizes: list[int] = []
+
+    def send_messages(self, queue_url: str, bodies: Any) -> int:
+        queue = self.queues.setdefault(queue_url, [])
+        batch: list[dict[str, Any]] = []
+        sent = 0
+        for body in bodies:
+            batch.append(json.loads(json.dumps(body)))
+            if len(batch) == 10:
+                queue.extend(batch)
+                self.batch_sizes.append(len(batch))
+                sent += len(batch)
+                batch = []
+        if batch:
+            queue.extend(batch)
+            self.batch_sizes.append(len(batch))
+            sent += len(batch)
+        return sent
+
+    def receive_messages(self, queue_url: str, max_messages: int = 10) -> list[dict[str, Any]]:
+        queue = self.queues.get(queue_url, [])
+        return [
+            {"MessageId": str(i), "ReceiptHandle": json.dumps(body), "Body": json.dumps(body)}
+            for i, body in enumerate(queue[:max_messages])
+        ]
+
+    def delete_message(self, queue_url: str, receipt_handle: str) -> None:
+        queue = self.queues.get(queue_url, [])
+        body = json.loads(receipt_handle)
+        if body in queue:
+            queue.remove(body)

@@ -1,0 +1,590 @@
+"""Policy sync: which repositories to sync for a trigger (plan_sync), and syncing one repository (the worker).
+
+Shared by the Lambdas and the `plan`/`apply` commands, so that both reach the same decision for a repository.
+
+Decision for one repository, in order:
+1. not selected by `repositories.include/exclude` -> `skipped` (its policy is left exactly as it is);
+2. compile the desired policy; read the current one; equal after normalising -> no write needed;
+3. stream the images (every storage class), evaluate the desired policy offline, check the safety guard;
+4. in sync -> `in_sync`; guard fails -> `blocked`; writing allowed -> `updated`; otherwise -> `would_update`.
+Any AWS error -> `failed` (the worker then fails only that SQS message, which SQS redelivers).
+
+Config problems never reach step 2: an invalid or deleted config sends no message and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from housekeeper import observability
+from housekeeper.aws.errors import AwsError, NotFound, Throttled
+from housekeeper.aws.ports import EcrGateway, EcsGateway, SsmGateway
+from housekeeper.core.compiler import compile_policy
+from housekeeper.core.config import Config, load_config
+from housekeeper.core.errors import ConfigInvalid, HousekeeperError, InvalidInput, MalformedEvent, Problem
+from housekeeper.core.evaluator import EXPIRE, TRANSITION, Evaluation, evaluate
+from housekeeper.core.guard import Conflict, GuardVerdict, check_guard
+from housekeeper.core.images import ImageRecord
+from housekeeper.core.policy import normalise_policy, read_policy_document
+from housekeeper.logic.in_use import NOTHING_IN_USE, InUse, InUseScanner
+
+# --- triggers -------------------------------------------------------------------------------------------------
+
+CONFIG_CHANGE = "config-change"
+PUSH = "push"
+SWEEP = "sweep"
+MANUAL = "manual"
+TRIGGERS = (CONFIG_CHANGE, PUSH, SWEEP, MANUAL)
+
+# --- actions and reason codes ---------------------------------------------------------------------------------
+
+IN_SYNC = "in_sync"
+UPDATED = "updated"
+WOULD_UPDATE = "would_update"
+BLOCKED = "blocked"
+SKIPPED = "skipped"
+FAILED = "failed"
+ACTIONS = (IN_SYNC, UPDATED, WOULD_UPDATE, BLOCKED, SKIPPED, FAILED)
+
+POLICY_MATCHES = "POLICY_MATCHES"
+POLICY_MISSING = "POLICY_MISSING"
+POLICY_DIFFERS = "POLICY_DIFFERS"
+NOT_IN_SCOPE = "NOT_IN_SCOPE"
+REPOSITORY_NOT_FOUND = "REPOSITORY_NOT_FOUND"
+CONFIG_INVALID = "CONFIG_INVALID"
+CONFIG_DELETED = "CONFIG_DELETED"
+THROTTLED = "THROTTLED"
+AWS_ERROR = "AWS_ERROR"
+INVALID_DATA = "INVALID_DATA"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What started a plan_sync run. `ignore` explains an event that asks for nothing (e.g. a failed push)."""
+
+    kind: str
+    repository: str | None = None
+    parameter: str | None = None
+    operation: str | None = None
+    ignore: str | None = None
+
+    @property
+    def deletes_config(self) -> bool:
+        return self.kind == CONFIG_CHANGE and (self.operation or "").lower() == "delete"
+
+
+def trigger_from_event(event: Mapping[str, Any], config_parameter: str | None = None) -> Trigger:
+    """Read an EventBridge event. Raises MalformedEvent for an event this function does not know."""
+    if not isinstance(event, Mapping):
+        raise MalformedEvent("the event must be a JSON object")
+    detail_type = event.get("detail-type")
+    detail = event.get("detail")
+    if detail_type == "Scheduled Event" or event.get("source") == "aws.scheduler":
+        return Trigger(SWEEP)
+    if not isinstance(detail, Mapping):
+        raise MalformedEvent(f"expected an EventBridge event with a 'detail' object (detail-type {detail_type!r})")
+    if detail_type == "Parameter Store Change":
+        name = detail.get("name")
+        operation = detail.get("operation")
+        if not isinstance(name, str) or not isinstance(operation, str):
+            raise MalformedEvent("a Parameter Store Change needs detail.name and detail.operation", "$.detail")
+        if config_parameter and _parameter_name(name) != _parameter_name(config_parameter):
+            return Trigger(
+                CONFIG_CHANGE, parameter=name, operation=operation, ignore=f"not the config parameter: {name}"
+            )
+        return Trigger(CONFIG_CHANGE, parameter=name, operation=operation)
+    if detail_type == "ECR Image Action":
+        repository = detail.get("repository-name")
+        if not isinstance(repository, str) or not repository:
+            raise MalformedEvent("an ECR Image Action needs detail.repository-name", "$.detail.repository-name")
+        action, result = detail.get("action-type"), detail.get("result")
+        if action != "PUSH" or result != "SUCCESS":
+            return Trigger(PUSH, repository=repository, ignore=f"image action {action} {result}: nothing to sync")
+        return Trigger(PUSH, repository=repository)
+    raise MalformedEvent(f"unsupported event: detail-type {detail_type!r}", "$.detail-type")
+
+
+def _parameter_name(name: str) -> str:
+    """SSM events carry the name; people configure a name or an ARN. Compare the name part, with its slash."""
+    if name.startswith("arn:"):
+        name = name.split(":parameter", 1)[-1]
+    return name if name.startswith("/") else f"/{name}"
+
+
+# --- config ---------------------------------------------------------------------------------------------------
+
+
+def read_sync_config(ssm: SsmGateway, parameter: str, *, force_fetch: bool = False) -> Config:
+    """The validated central config. Raises ConfigInvalid (with JSON paths) or NotFound (deleted parameter)."""
+    return load_config(ssm.get_parameter(parameter, force_fetch=force_fetch))
+
+
+# --- plan -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """What plan_sync did: how many repositories it queued, or why it queued none."""
+
+    trigger: Trigger
+    queued: int = 0
+    reason: str = ""
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def config_failed(self) -> bool:
+        return self.reason in (CONFIG_INVALID, CONFIG_DELETED)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trigger": self.trigger.kind,
+            "repository": self.trigger.repository,
+            "queued": self.queued,
+            "reason": self.reason,
+            "problems": [{"path": p.path, "message": p.message} for p in self.problems],
+        }
+
+
+def repositories_in_scope(ecr: EcrGateway, config: Config) -> Iterator[str]:
+    """Every repository the include/exclude globs select, streamed from the paginated listing."""
+    for repository in ecr.iter_repositories():
+        if config.repositories.selects(repository.name):
+            yield repository.name
+
+
+class MessageSink(Protocol):
+    """Where plan_sync puts its messages: the SQS gateway, or InlineSync."""
+
+    def send_messages(self, queue_url: str, bodies: Iterable[Mapping[str, Any]]) -> int: ...
+
+
+def plan_sync(
+    trigger: Trigger,
+    *,
+    config_parameter: str,
+    queue_url: str,
+    ssm: SsmGateway,
+    ecr: EcrGateway,
+    sqs: MessageSink,
+) -> PlanOutcome:
+    """Queue one message per repository to sync. Config failures queue nothing (so nothing is ever wiped)."""
+    if trigger.ignore:
+        return PlanOutcome(trigger, reason="IGNORED: " + trigger.ignore)
+    if trigger.deletes_config:
+        return PlanOutcome(
+            trigger,
+            reason=CONFIG_DELETED,
+            problems=(
+                Problem("$", f"the config parameter {config_parameter} was deleted; policies are left as they are"),
+            ),
+        )
+    try:
+        config = read_sync_config(ssm, config_parameter, force_fetch=trigger.kind == CONFIG_CHANGE)
+    except ConfigInvalid as exc:
+        return PlanOutcome(trigger, reason=CONFIG_INVALID, problems=tuple(exc.problems))
+    except NotFound:
+        return PlanOutcome(
+            trigger,
+            reason=CONFIG_DELETED,
+            problems=(Problem("$", f"the config parameter {config_parameter} does not exist; nothing is synced"),),
+        )
+    if trigger.kind == PUSH:
+        assert trigger.repository is not None
+        if not config.repositories.selects(trigger.repository):
+            return PlanOutcome(trigger, reason=NOT_IN_SCOPE)
+        names: Iterator[str] = iter([trigger.repository])
+    else:
+        names = repositories_in_scope(ecr, config)
+    queued = sqs.send_messages(queue_url, ({"repositoryName": name, "trigger": trigger.kind} for name in names))
+    return PlanOutcome(trigger, queued=queued, reason="QUEUED")
+
+
+# --- one repository -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncMessage:
+    repository: str
+    trigger: str
+
+
+def parse_sync_message(body: Any) -> SyncMessage:
+    """The worker's message body. Raises MalformedEvent, so the message fails and ends in the DLQ."""
+    if isinstance(body, str | bytes):
+        try:
+            body = json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise MalformedEvent(f"the message body is not JSON: {exc.msg}") from exc
+    if not isinstance(body, Mapping):
+        raise MalformedEvent("the message body must be a JSON object")
+    repository = body.get("repositoryName")
+    if not isinstance(repository, str) or not repository.strip():
+        raise MalformedEvent("repositoryName is required", "$.repositoryName")
+    trigger = body.get("trigger", MANUAL)
+    if not isinstance(trigger, str):
+        raise MalformedEvent("trigger must be a string", "$.trigger")
+    return SyncMessage(repository, trigger)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Everything the decision was based on; the CLI uses it for the native preview cross-check."""
+
+    desired: dict[str, Any]
+    current: dict[str, Any] | None
+    images: Sequence[ImageRecord]
+    evaluation: Evaluation
+    verdict: GuardVerdict
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """One line per repository: what was decided and why, with the figures behind it."""
+
+    repository: str
+    action: str
+    reason: str
+    detail: str = ""
+    reasons: tuple[str, ...] = ()
+    images: int = 0
+    expiring: int = 0
+    transitioning: int = 0
+    conflicts: tuple[Conflict, ...] = ()
+    trigger: str = MANUAL
+    retryable: bool = False
+    assessment: Assessment | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "repository": self.repository,
+            "action": self.action,
+            "reason": self.reason,
+            "reasons": list(self.reasons or ((self.reason,) if self.reason else ())),
+            "detail": self.detail,
+            "trigger": self.trigger,
+            "images": self.images,
+            "expiring": self.expiring,
+            "transitioning": self.transitioning,
+            "conflicts": [c.to_dict() for c in self.conflicts],
+        }
+
+
+@dataclass
+class SyncRun:
+    """What one invocation shares across its repositories: the config, gateways, in-use scan and the clock.
+
+    The in-use scan is lazy (a batch of in-scope-less messages never scans) and then held for the run.
+    """
+
+    config: Config
+    ecr: EcrGateway
+    ecs: EcsGateway | None = None
+    write: bool = False
+    scanner: InUseScanner | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _in_use: InUse | None = field(default=None, init=False, repr=False)
+
+    def in_use(self) -> InUse:
+        if self._in_use is None:
+            if self.ecs is None or not self.config.safety.protect_in_use:
+                self._in_use = NOTHING_IN_USE
+            else:
+                self._in_use = (self.scanner or InUseScanner()).scan(self.ecs, self.config)
+        return self._in_use
+
+
+def same_policy(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> bool:
+    """Equal after normalising (rule order, tag lists, defaults, enum spelling); an unreadable policy differs."""
+    if current is None:
+        return False
+    try:
+        return normalise_policy(read_policy_document(current)) == normalise_policy(desired)
+    except InvalidInput:
+        return False
+
+
+def sync_repository(
+    repository: str, run: SyncRun, *, trigger: str = MANUAL, keep_assessment: bool = False
+) -> SyncResult:
+    """Decide, and in write mode act, for one repository. Never raises for AWS errors: they become `failed`."""
+    config = run.config
+    if not config.repositories.selects(repository):
+        return SyncResult(
+            repository,
+            SKIPPED,
+            NOT_IN_SCOPE,
+            "excluded by repositories.include/exclude; policy left as is",
+            trigger=trigger,
+        )
+    try:
+        return _sync(repository, run, trigger, keep_assessment)
+    except NotFound as exc:
+        if exc.code == "RepositoryNotFoundException":
+            return SyncResult(repository, SKIPPED, REPOSITORY_NOT_FOUND, str(exc), trigger=trigger)
+        return SyncResult(repository, FAILED, exc.code or AWS_ERROR, str(exc), trigger=trigger)
+    except AwsError as exc:
+        reason = THROTTLED if isinstance(exc, Throttled) else exc.code or AWS_ERROR
+        return SyncResult(repository, FAILED, reason, str(exc), trigger=trigger, retryable=exc.retryable)
+    except InvalidInput as exc:
+        return SyncResult(repository, FAILED, INVALID_DATA, str(exc), trigger=trigger)
+
+
+def _sync(repository: str, run: SyncRun, trigger: str, keep_assessment: bool) -> SyncResult:
+    effective = run.config.for_repository(repository)
+    desired = compile_policy(run.config, repository)
+    current = run.ecr.get_lifecycle_policy(repository)
+    in_sync = same_policy(current, desired)
+    # The evaluator needs the whole repository at once; ImageRecord keeps only the fields it reads.
+    images = list(run.ecr.iter_images(repository))
+    evaluation = evaluate(desired, images, run.now)
+    in_use = run.in_use().digests_for(repository, images) if effective.safety.protect_in_use else frozenset()
+    verdict = check_guard(effective.safety, images, evaluation, in_use)
+    base = SyncResult(
+        repository,
+        IN_SYNC,
+        POLICY_MATCHES,
+        images=len(images),
+        expiring=len(evaluation.expiring_digests),
+        transitioning=len(evaluation.transitioning_digests),
+        conflicts=verdict.conflicts,
+        trigger=trigger,
+        assessment=Assessment(desired, current, images, evaluation, verdict) if keep_assessment else None,
+    )
+    if in_sync:
+        detail = "policy matches the config"
+        if verdict.conflicts:
+            detail += "; warning: the live policy would expire or archive images that ECS runs now"
+        return replace(base, detail=detail)
+    drift = POLICY_MISSING if current is None else POLICY_DIFFERS
+    if not verdict.allowed:
+        return replace(
+            base, action=BLOCKED, reason=verdict.reasons[0], reasons=verdict.reasons, detail="; ".join(verdict.details)
+        )
+    if run.write:
+        run.ecr.put_lifecycle_policy(repository, desired)
+        return replace(base, action=UPDATED, reason=drift, detail="policy written")
+    return replace(base, action=WOULD_UPDATE, reason=drift, detail="preview mode: policy not written")
+
+
+# --- the worker: one invocation, many messages ---------------------------------------------------------------
+
+
+class RepositorySyncFailed(HousekeeperError):
+    """Raised for a `failed` result so that the batch processor reports that one message as failed."""
+
+    def __init__(self, result: SyncResult) -> None:
+        self.result = result
+        super().__init__(f"{result.repository}: {result.reason}: {result.detail}")
+
+
+@dataclass(frozen=True)
+class ConfigFailure:
+    """The config could not be used: every repository of this invocation is skipped, nothing is written."""
+
+    reason: str
+    problems: tuple[Problem, ...]
+
+    def result_for(self, repository: str, trigger: str) -> SyncResult:
+        first = str(self.problems[0]) if self.problems else self.reason
+        return SyncResult(repository, SKIPPED, self.reason, f"nothing written: {first}", trigger=trigger)
+
+
+def prepare_run(
+    *,
+    ssm: SsmGateway,
+    config_parameter: str,
+    ecr: EcrGateway,
+    ecs: EcsGateway | None,
+    scanner: InUseScanner | None = None,
+    write: bool | None = None,
+    force_fetch: bool = False,
+) -> SyncRun | ConfigFailure:
+    """Read and validate the config once for a whole invocation. `write=None` follows the config's `mode`."""
+    try:
+        config = read_sync_config(ssm, config_parameter, force_fetch=force_fetch)
+    except ConfigInvalid as exc:
+        return ConfigFailure(CONFIG_INVALID, tuple(exc.problems))
+    except NotFound:
+        return ConfigFailure(CONFIG_DELETED, (Problem("$", f"the config parameter {config_parameter} does not exist"),))
+    return SyncRun(config, ecr, ecs, write=config.enforcing if write is None else write, scanner=scanner)
+
+
+def handle_sync_message(body: Any, prepared: SyncRun | ConfigFailure) -> SyncResult:
+    """Parse one message, sync its repository, log and count the decision. Raises for a failed repository."""
+    message = parse_sync_message(body)
+    if isinstance(prepared, ConfigFailure):
+        result = prepared.result_for(message.repository, message.trigger)
+    else:
+        result = sync_repository(message.repository, prepared, trigger=message.trigger)
+    record_sync_result(result)
+    if result.action == FAILED:
+        raise RepositorySyncFailed(result)
+    return result
+
+
+class InlineSync:
+    """A MessageSink that syncs each repository at once instead of queueing it (no queue configured).
+
+    Every repository is attempted; if any failed, RepositorySyncFailed is raised at the end so that the
+    invocation fails and EventBridge retries it.
+    """
+
+    def __init__(self, prepare: Callable[[], SyncRun | ConfigFailure]) -> None:
+        self._prepare = prepare
+        self.results: list[SyncResult] = []
+
+    def send_messages(self, queue_url: str, bodies: Iterable[Mapping[str, Any]]) -> int:
+        prepared = self._prepare()
+        failures: list[RepositorySyncFailed] = []
+        for body in bodies:
+            try:
+                self.results.append(handle_sync_message(body, prepared))
+            except RepositorySyncFailed as exc:
+                self.results.append(exc.result)
+                failures.append(exc)
+        if failures:
+            raise failures[0]
+        return len(self.results)
+
+
+# --- observability --------------------------------------------------------------------------------------------
+
+_RESULT_METRICS = {
+    IN_SYNC: observability.REPOS_IN_SYNC,
+    UPDATED: observability.POLICIES_UPDATED,
+    WOULD_UPDATE: observability.POLICIES_WOULD_UPDATE,
+    BLOCKED: observability.SYNC_BLOCKED,
+    FAILED: observability.SYNC_FAILED,
+}
+
+
+def record_sync_result(result: SyncResult) -> None:
+    """One structured log line and the metrics for one repository decision (Lambdas only; the CLI prints)."""
+    fields = result.to_dict()
+    if result.action in (FAILED, BLOCKED):
+        observability.logger.warning("repository sync decision", extra={"sync": fields})
+    else:
+        observability.logger.info("repository sync decision", extra={"sync": fields})
+    metric = _RESULT_METRICS.get(result.action)
+    if metric:
+        observability.count(metric)
+    if result.action in (IN_SYNC, UPDATED, WOULD_UPDATE) and result.expiring:
+        observability.count(observability.IMAGES_PROJECTED_TO_EXPIRE, result.expiring)
+
+
+def record_config_failure(reason: str, problems: Sequence[Problem], parameter: str) -> None:
+    """Config problems are logged with their JSON paths and counted once, for the ConfigInvalid alarm."""
+    observability.logger.error(
+        "config unusable: nothing is queued or written, policies stay as they are",
+        extra={
+            "reason": reason,
+            "parameter": parameter,
+            "problems": [{"path": p.path, "message": p.message} for p in problems],
+        },
+    )
+    observability.count(observability.CONFIG_INVALID)
+
+
+def record_plan_outcome(outcome: PlanOutcome, parameter: str) -> None:
+    if outcome.config_failed:
+        record_config_failure(outcome.reason, outcome.problems, parameter)
+        return
+    observability.logger.info("sync planned", extra={"plan": outcome.to_dict()})
+    if outcome.queued:
+        observability.count(observability.REPOSITORIES_QUEUED, outcome.queued)
+
+
+# --- native preview cross-check -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewComparison:
+    """ECR's own preview against the offline evaluator, for one repository."""
+
+    repository: str
+    status: str
+    ecr_count: int = 0
+    offline_count: int = 0
+    only_in_ecr: tuple[str, ...] = ()
+    only_offline: tuple[str, ...] = ()
+    different: tuple[str, ...] = ()
+    error: str = ""
+
+    @property
+    def matches(self) -> bool:
+        return self.status == "COMPLETE" and not (self.only_in_ecr or self.only_offline or self.different)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "matches": self.matches,
+            "ecrCount": self.ecr_count,
+            "offlineCount": self.offline_count,
+            "onlyInEcr": list(self.only_in_ecr),
+            "onlyOffline": list(self.only_offline),
+            "different": list(self.different),
+            "error": self.error,
+        }
+
+
+PREVIEW_DONE = ("COMPLETE", "FAILED", "EXPIRED")
+
+
+def native_preview(
+    ecr: EcrGateway,
+    repository: str,
+    policy: Mapping[str, Any],
+    evaluation: Evaluation,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    first_delay: float = 1.0,
+    max_delay: float = 15.0,
+    max_wait: float = 300.0,
+) -> PreviewComparison:
+    """Run ECR's StartLifecyclePolicyPreview with `policy`, poll with back-off, and compare with `evaluation`."""
+    try:
+        ecr.start_lifecycle_preview(repository, policy)
+        delay, waited = first_delay, 0.0
+        while True:
+            status = ecr.get_lifecycle_preview(repository)
+            if status.status in PREVIEW_DONE:
+                break
+            if waited >= max_wait:
+                return PreviewComparison(repository, "TIMED_OUT", error=f"no result after {waited:.0f}s")
+            sleep(delay)
+            waited += delay
+            delay = min(delay * 2, max_delay)
+    except AwsError as exc:
+        return PreviewComparison(repository, "ERROR", error=str(exc))
+    if status.status != "COMPLETE":
+        return PreviewComparison(repository, status.status, error=f"ECR preview ended {status.status}")
+    return compare_preview(repository, status.results, evaluation)
+
+
+def compare_preview(
+    repository: str, ecr_results: Sequence[Mapping[str, Any]], evaluation: Evaluation
+) -> PreviewComparison:
+    """Digests only one side acts on, and digests both act on differently (action type or rule)."""
+    ecr_side = {str(r.get("imageDigest")): _preview_key(r) for r in ecr_results}
+    offline = {a.image.digest: (a.action_type, a.rule_priority) for a in evaluation.actions}
+    both = ecr_side.keys() & offline.keys()
+    return PreviewComparison(
+        repository,
+        "COMPLETE",
+        ecr_count=len(ecr_side),
+        offline_count=len(offline),
+        only_in_ecr=tuple(sorted(ecr_side.keys() - offline.keys())),
+        only_offline=tuple(sorted(offline.keys() - ecr_side.keys())),
+        different=tuple(sorted(d for d in both if ecr_side[d] != offline[d])),
+    )
+
+
+def _preview_key(result: Mapping[str, Any]) -> tuple[str, int]:
+    action = result.get("action") or {}
+    kind = str(action.get("type", EXPIRE)).upper()
+    return (TRANSITION if kind == TRANSITION else EXPIRE, int(result.get("appliedRulePriority") or 0))
