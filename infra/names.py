@@ -1,0 +1,86 @@
+"""Every physical resource name of the stack, from one place.
+
+Operators find things by these names (log groups, queues, alarms, the dashboard), and the README and the tests
+refer to them, so they are derived from the one `resourcePrefix` setting and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Handler entry points inside the `lambdas/` asset (the public contract in DESIGN.md).
+TAGGER_HANDLER = "housekeeper.handlers.tag_deployment.handler"
+DISPATCHER_HANDLER = "housekeeper.handlers.plan_sync.handler"
+WORKER_HANDLER = "housekeeper.handlers.sync_repository.handler"
+
+# The Powertools service name; Powertools Metrics adds it as the `service` dimension of every metric.
+SERVICE = "ecr-housekeeper"
+METRICS_NAMESPACE = "EcrHousekeeper"
+
+
+@dataclass(frozen=True)
+class ResourceNames:
+    prefix: str
+
+    def _name(self, suffix: str) -> str:
+        return f"{self.prefix}-{suffix}"
+
+    # Functions
+    @property
+    def tagger_function(self) -> str:
+        return self._name("tag-deployment")
+
+    @property
+    def dispatcher_function(self) -> str:
+        return self._name("plan-sync")
+
+    @property
+    def worker_function(self) -> str:
+        return self._name("sync-repository")
+
+    # Queues
+    @property
+    def sync_queue(self) -> str:
+        return self._name("sync")
+
+    @property
+    def sync_dlq(self) -> str:
+        return self._name("sync-dlq")
+
+    @property
+    def tagger_dlq(self) -> str:
+        return self._name("tag-deployment-dlq")
+
+    @property
+    def dispatcher_dlq(self) -> str:
+        return self._name("plan-sync-dlq")
+
+    # EventBridge rules
+    @property
+    def deployment_rule(self) -> str:
+        return self._name("ecs-deployment-completed")
+
+    @property
+    def push_rule(self) -> str:
+        return self._name("ecr-image-pushed")
+
+    @property
+    def config_change_rule(self) -> str:
+        return self._name("config-changed")
+
+    @property
+    def sweep_rule(self) -> str:
+        return self._name("drift-sweep")
+
+    # Monitoring
+    @property
+    def alarm_topic(self) -> str:
+        return self._name("alarms")
+
+    @property
+    def dashboard(self) -> str:
+        return self._name("overview")
+
+    def alarm(self, what: str) -> str:
+        """Alarm names read as `<prefix>-<what>`, e.g. `ecr-housekeeper-sync-dlq-not-empty`."""
+        return self._name(what)

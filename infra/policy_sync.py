@@ -1,0 +1,197 @@
+"""Policy sync: a dispatcher fans out one message per repository; a throttled worker syncs each lifecycle policy.
+
+Triggers: a config change, an image push (a new repository gets its policy at once) and a daily drift sweep.
+The queue between the two spreads a sweep over many repositories into a steady, rate-limited trickle of ECR calls.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.function import FunctionSpec, HousekeeperFunction, account_arn
+from infra.names import DISPATCHER_HANDLER, WORKER_HANDLER, ResourceNames
+from infra.queues import dead_letter_queue, work_queue
+from infra.settings import DeploySettings
+from infra.tagger import TARGET_MAX_EVENT_AGE, TARGET_RETRY_ATTEMPTS
+
+IMAGE_PUSHED_PATTERN = events.EventPattern(
+    source=["aws.ecr"],
+    detail_type=["ECR Image Action"],
+    detail={"action-type": ["PUSH"], "result": ["SUCCESS"]},
+)
+CONFIG_OPERATIONS = ["Create", "Update", "Delete"]
+
+
+def config_changed_pattern(parameter_name: str) -> events.EventPattern:
+    """Parameter Store Change events of the one config parameter."""
+    return events.EventPattern(
+        source=["aws.ssm"],
+        detail_type=["Parameter Store Change"],
+        detail={"name": [parameter_name], "operation": CONFIG_OPERATIONS},
+    )
+
+
+def dispatcher_statements(parameter_arn: str, queue_arn: str) -> list[iam.PolicyStatement]:
+    """plan_sync: read the config, list the repositories, queue one message each."""
+    return [
+        iam.PolicyStatement(
+            sid="ListRepositories",
+            actions=["ecr:DescribeRepositories"],
+            resources=[account_arn("ecr", "repository/*")],
+        ),
+        iam.PolicyStatement(sid="QueueRepositorySyncs", actions=["sqs:SendMessage"], resources=[queue_arn]),
+        iam.PolicyStatement(sid="ReadConfig", actions=["ssm:GetParameter"], resources=[parameter_arn]),
+    ]
+
+
+def worker_statements(parameter_arn: str, queue_arn: str) -> list[iam.PolicyStatement]:
+    """sync_repository: read images and the current policy, find images in use, write the policy on drift."""
+    return [
+        iam.PolicyStatement(
+            sid="SyncLifecyclePolicies",
+            actions=[
+                "ecr:DescribeImages",
+                "ecr:DescribeRepositories",
+                "ecr:GetLifecyclePolicy",
+                "ecr:ListImages",
+                "ecr:PutLifecyclePolicy",
+            ],
+            resources=[account_arn("ecr", "repository/*")],
+        ),
+        iam.PolicyStatement(
+            sid="ReadRunningTasks",
+            actions=["ecs:DescribeTasks"],
+            resources=[account_arn("ecs", "task/*")],
+        ),
+        iam.PolicyStatement(
+            # Neither action supports resource-level permissions (IAM requires "*").
+            sid="ListClustersAndTasks",
+            actions=["ecs:ListClusters", "ecs:ListTasks"],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(sid="ReadConfig", actions=["ssm:GetParameter"], resources=[parameter_arn]),
+        iam.PolicyStatement(
+            # What the SQS event source mapping needs to poll with this role, and nothing more.
+            sid="ConsumeSyncQueue",
+            actions=["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+            resources=[queue_arn],
+        ),
+    ]
+
+
+class PolicySync(Construct):  # type: ignore[misc]  # CDK types are opaque to mypy (follow_imports=skip)
+    """Dispatcher (plan_sync) → sync queue → worker (sync_repository), each hop with a dead-letter queue."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: DeploySettings,
+        names: ResourceNames,
+        parameter_name: str,
+        parameter_arn: str,
+        code: lambda_.Code,
+        powertools_layer: lambda_.ILayerVersion,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        worker_timeout = Duration.seconds(settings.worker_timeout_seconds)
+
+        self.sync_dead_letter_queue = dead_letter_queue(self, "SyncDeadLetterQueue", queue_name=names.sync_dlq)
+        self.sync_queue = work_queue(
+            self,
+            "SyncQueue",
+            queue_name=names.sync_queue,
+            visibility_timeout=Duration.seconds(settings.sync_visibility_timeout_seconds),
+            dead_letters=self.sync_dead_letter_queue,
+            max_receive_count=settings.max_receive_count,
+        )
+        self.dispatcher_dead_letter_queue = dead_letter_queue(
+            self, "DispatcherDeadLetterQueue", queue_name=names.dispatcher_dlq
+        )
+
+        self.dispatcher = HousekeeperFunction(
+            self,
+            "PlanSync",
+            spec=FunctionSpec(
+                function_name=names.dispatcher_function,
+                handler=DISPATCHER_HANDLER,
+                description="Validates the config and queues one lifecycle-policy sync per repository",
+                timeout=Duration.seconds(300),
+                memory_mb=256,
+                statements=dispatcher_statements(parameter_arn, self.sync_queue.queue_arn),
+                environment={
+                    "HOUSEKEEPER_CONFIG_PARAMETER": parameter_name,
+                    "HOUSEKEEPER_SYNC_QUEUE_URL": self.sync_queue.queue_url,
+                },
+                async_dead_letter_queue=self.dispatcher_dead_letter_queue,
+            ),
+            settings=settings,
+            code=code,
+            powertools_layer=powertools_layer,
+        )
+
+        self.worker = HousekeeperFunction(
+            self,
+            "SyncRepository",
+            spec=FunctionSpec(
+                function_name=names.worker_function,
+                handler=WORKER_HANDLER,
+                description="Brings one repository's lifecycle policy in step with the config (preview or enforce)",
+                timeout=worker_timeout,
+                memory_mb=512,
+                statements=worker_statements(parameter_arn, self.sync_queue.queue_arn),
+                environment={"HOUSEKEEPER_CONFIG_PARAMETER": parameter_name},
+                reserved_concurrency=settings.worker_reserved_concurrency,
+            ),
+            settings=settings,
+            code=code,
+            powertools_layer=powertools_layer,
+        )
+        # Not SqsEventSource: its grant adds actions the worker does not need. Maximum concurrency equals the
+        # reserved concurrency, so the poller never invokes into a throttle (which would burn receive counts).
+        self.event_source = self.worker.function.add_event_source_mapping(
+            "SyncQueueSource",
+            event_source_arn=self.sync_queue.queue_arn,
+            batch_size=settings.worker_batch_size,
+            report_batch_item_failures=True,
+            max_concurrency=settings.worker_reserved_concurrency,
+        )
+
+        def dispatcher_target() -> targets.LambdaFunction:
+            return targets.LambdaFunction(
+                self.dispatcher.function,
+                dead_letter_queue=self.dispatcher_dead_letter_queue,
+                retry_attempts=TARGET_RETRY_ATTEMPTS,
+                max_event_age=TARGET_MAX_EVENT_AGE,
+            )
+
+        self.push_rule = events.Rule(
+            self,
+            "ImagePushed",
+            rule_name=names.push_rule,
+            description="An image was pushed: make sure its repository has the configured lifecycle policy",
+            event_pattern=IMAGE_PUSHED_PATTERN,
+            targets=[dispatcher_target()],
+        )
+        self.config_rule = events.Rule(
+            self,
+            "ConfigChanged",
+            rule_name=names.config_change_rule,
+            description="The central config changed: re-sync every repository",
+            event_pattern=config_changed_pattern(parameter_name),
+            targets=[dispatcher_target()],
+        )
+        self.sweep_rule = events.Rule(
+            self,
+            "DriftSweep",
+            rule_name=names.sweep_rule,
+            description="Scheduled drift sweep: re-sync every repository",
+            schedule=events.Schedule.expression(settings.sweep_schedule),
+            targets=[dispatcher_target()],
+        )
