@@ -1,0 +1,456 @@
+"""Tag what a completed ECS deployment runs with `<tagPrefix>-<build>`; backfill what ECS runs now; the pipeline retag.
+
+Idempotency needs no state table: adding a tag that is already on the digest is a no-op that reports
+`already_present`, and a tag is never moved or deleted. A duplicate or replayed event therefore reads the same
+state, finds the tags in place and changes nothing.
+
+This module only decides and acts through the gateway Protocols. It emits no metrics (the handler turns outcomes
+into metrics), so the CLI can reuse it without writing metric JSON to stdout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from housekeeper.aws import ecr as ecr_status
+from housekeeper.aws.errors import AwsError, NotFound
+from housekeeper.aws.ports import ContainerImageRef, EcrGateway, EcsGateway, RetagOutcome, ServiceState
+from housekeeper.core.config import Config, Environment
+from housekeeper.core.errors import HousekeeperError, InvalidInput, MalformedEvent, Problem
+from housekeeper.core.resolution import (
+    REASON_IMAGE_NOT_FOUND,
+    REASON_NO_DIGEST,
+    REASON_NO_ENVIRONMENT,
+    REASON_SUPERSEDED,
+    REASON_TAG_CONFLICT,
+    REASON_TAG_LIMIT,
+    decide_tag,
+    foreign_image_reason,
+    is_valid_docker_tag,
+    parse_image_reference,
+    resolve_environment,
+)
+from housekeeper.observability import logger
+
+DETAIL_TYPE = "ECS Deployment State Change"
+COMPLETED = "SERVICE_DEPLOYMENT_COMPLETED"
+
+# Outcome statuses.
+TAGGED = "tagged"
+ALREADY_PRESENT = "already_present"
+SKIPPED = "skipped"
+CONFLICT = "conflict"
+FAILED = "failed"
+WOULD_TAG = "would_tag"
+
+# Where a digest came from, in order of preference.
+SOURCE_DEPLOYMENT_TASKS = "deployment-tasks"
+SOURCE_SERVICE_REVISION = "service-revision"
+SOURCE_TASK_DEFINITION = "task-definition"
+SOURCE_RUNNING_TASK = "running-task"
+
+
+class ServiceNotFound(HousekeeperError):
+    """The event's service no longer exists: raised so that the event ends in the DLQ, not silently dropped."""
+
+
+class TaggingIncomplete(HousekeeperError):
+    """Some containers could not be tagged; raised after every other container was handled."""
+
+    def __init__(self, failures: list[ContainerOutcome]) -> None:
+        self.failures = failures
+        lines = "; ".join(f"{f.repository or f.image}@{f.digest}: {f.detail}" for f in failures)
+        super().__init__(f"{len(failures)} image(s) could not be tagged: {lines}")
+
+
+# ---------------------------------------------------------------------------------------------------- event
+@dataclass(frozen=True)
+class DeploymentEvent:
+    event_id: str
+    event_name: str
+    service_arn: str | None = None
+    cluster: str | None = None
+    service: str | None = None
+    deployment_id: str | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.event_name == COMPLETED
+
+
+def parse_deployment_event(event: Any) -> DeploymentEvent:
+    """Read an EventBridge `ECS Deployment State Change`. Raises MalformedEvent naming what is missing.
+
+    Only a COMPLETED event needs the service ARN (`resources[0]`) and `detail.deploymentId`; other event names
+    are returned as they are so that the caller can ignore them.
+    """
+    if not isinstance(event, Mapping):
+        raise MalformedEvent(f"expected an EventBridge event object, got {type(event).__name__}")
+    detail_type = event.get("detail-type")
+    if detail_type != DETAIL_TYPE:
+        raise MalformedEvent(f"expected detail-type '{DETAIL_TYPE}', got {detail_type!r}", "$.detail-type")
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        raise MalformedEvent("the event has no 'detail' object", "$.detail")
+    event_name = detail.get("eventName")
+    if not isinstance(event_name, str) or not event_name:
+        raise MalformedEvent("the event has no 'detail.eventName'", "$.detail.eventName")
+    event_id = str(event.get("id") or "")
+    if event_name != COMPLETED:
+        return DeploymentEvent(event_id=event_id, event_name=event_name)
+    resources = event.get("resources")
+    if not isinstance(resources, list) or not resources or not isinstance(resources[0], str):
+        raise MalformedEvent("the event names no service: 'resources[0]' (the service ARN) is missing", "$.resources")
+    service_arn = resources[0]
+    cluster, service = _cluster_and_service(service_arn)
+    deployment_id = detail.get("deploymentId")
+    if not isinstance(deployment_id, str) or not deployment_id:
+        raise MalformedEvent("the event has no 'detail.deploymentId'", "$.detail.deploymentId")
+    return DeploymentEvent(event_id, event_name, service_arn, cluster, service, deployment_id)
+
+
+def _cluster_and_service(service_arn: str) -> tuple[str, str]:
+    """`arn:aws:ecs:region:account:service/<cluster>/<service>` → (cluster, service)."""
+    parts = service_arn.split(":", 5)
+    resource = parts[5] if len(parts) == 6 and parts[0] == "arn" and parts[2] == "ecs" else ""
+    segments = resource.split("/")
+    if len(segments) != 3 or segments[0] != "service" or not segments[1] or not segments[2]:
+        raise MalformedEvent(
+            f"'resources[0]' is not a service ARN with its cluster (service/<cluster>/<service>): {service_arn!r}",
+            "$.resources[0]",
+        )
+    return segments[1], segments[2]
+
+
+# -------------------------------------------------------------------------------------------------- outcome
+@dataclass(frozen=True)
+class ContainerOutcome:
+    """What happened to one deployed image. `reason` is a reason code from housekeeper.core.resolution."""
+
+    image: str
+    status: str
+    cluster: str | None = None
+    service: str | None = None
+    container: str | None = None
+    repository: str | None = None
+    digest: str | None = None
+    env: str | None = None
+    build: str | None = None
+    tag: str | None = None
+    reason: str | None = None
+    source: str | None = None
+    detail: str = ""
+    retryable: bool = False
+
+    def log_keys(self) -> dict[str, Any]:
+        keys = {
+            "cluster": self.cluster,
+            "service": self.service,
+            "repository": self.repository,
+            "digest": self.digest,
+            "env": self.env,
+            "build": self.build,
+            "reason": self.reason,
+        }
+        return {k: v for k, v in keys.items() if v is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, "") and k != "retryable"}
+
+
+@dataclass
+class DeploymentResult:
+    event: DeploymentEvent
+    outcomes: list[ContainerOutcome]
+    ignored: bool = False
+
+    @property
+    def failures(self) -> list[ContainerOutcome]:
+        return [o for o in self.outcomes if o.status == FAILED]
+
+    def summary(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for outcome in self.outcomes:
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+        return {
+            "eventId": self.event.event_id,
+            "eventName": self.event.event_name,
+            "ignored": self.ignored,
+            "counts": counts,
+            "images": [o.to_dict() for o in self.outcomes],
+        }
+
+
+# ------------------------------------------------------------------------------------------------ the tagger
+@dataclass(frozen=True)
+class _Candidate:
+    """A deployed image: its reference, the digest where known, and where that digest came from."""
+
+    container: str
+    image: str
+    digest: str | None
+    source: str
+
+
+def tag_deployment(event: DeploymentEvent, config: Config, ecr: EcrGateway, ecs: EcsGateway) -> DeploymentResult:
+    """Tag every ECR image a COMPLETED deployment runs. Other event names are ignored (nothing is tagged)."""
+    if not event.completed:
+        return DeploymentResult(event, [], ignored=True)
+    assert event.cluster is not None and event.service is not None and event.deployment_id is not None
+    cluster, service, deployment_id = event.cluster, event.service, event.deployment_id
+    environment = resolve_environment(config, cluster)
+    if environment is None:
+        outcome = ContainerOutcome(
+            image="*", status=SKIPPED, cluster=cluster, service=service, reason=REASON_NO_ENVIRONMENT
+        )
+        logger.info("cluster matches no configured environment; nothing tagged", extra=outcome.log_keys())
+        return DeploymentResult(event, [outcome])
+    state = ecs.describe_service(cluster, service)
+    if state is None or not state.active:
+        raise ServiceNotFound(
+            f"service '{service}' in cluster '{cluster}' (resources[0] = {event.service_arn}) no longer exists"
+        )
+    candidates, superseded = _deployed_images(cluster, service, deployment_id, state, ecs)
+    if superseded:
+        outcome = ContainerOutcome(
+            image="*", status=SKIPPED, cluster=cluster, service=service, reason=REASON_SUPERSEDED
+        )
+        logger.info(
+            "a newer deployment replaced this one; its own COMPLETED event tags what it runs",
+            extra={**outcome.log_keys(), "deploymentId": deployment_id, "primary": state.primary_deployment_id},
+        )
+        return DeploymentResult(event, [outcome])
+    outcomes = [_tag_one(config, environment, candidate, cluster, service, ecr, apply=True) for candidate in candidates]
+    return DeploymentResult(event, outcomes)
+
+
+def _deployed_images(
+    cluster: str, service: str, deployment_id: str, state: ServiceState, ecs: EcsGateway
+) -> tuple[list[_Candidate], bool]:
+    """The deployment's images with digests, by preference: its tasks, its service revision, its task definition.
+
+    Returns (candidates, superseded). `superseded` is True when the deployment's own tasks told us nothing and
+    the service has moved on to a newer deployment, so the revision and task definition are no longer ours.
+    """
+    started = ecs.containers_started_by(cluster, deployment_id)
+    from_tasks = _unique(
+        _Candidate(c.container_name, c.image, c.image_digest, SOURCE_DEPLOYMENT_TASKS) for c in started
+    )
+    if from_tasks and all(c.digest for c in from_tasks):
+        return from_tasks, False
+    if state.primary_deployment_id is not None and state.primary_deployment_id != deployment_id:
+        with_digest = [c for c in from_tasks if c.digest]
+        return with_digest, not with_digest
+    revision = _service_revision_images(cluster, service, state, ecs)
+    if revision and all(r.image_digest for r in revision):
+        return _unique(
+            _Candidate(r.container_name, r.image, r.image_digest, SOURCE_SERVICE_REVISION) for r in revision
+        ), False
+    # Last resort: the image references the deployment's tasks (or else its task definition) name; the digest is
+    # looked up in ECR by tag, which is right unless the tag was re-pushed since the deployment.
+    refs: list[ContainerImageRef]
+    if from_tasks:
+        refs = [ContainerImageRef(c.container, c.image, c.digest) for c in from_tasks]
+    elif state.task_definition:
+        refs = ecs.task_definition_images(state.task_definition)
+    else:
+        refs = []
+    logger.warning(
+        "digest resolved from the image reference in ECR (last resort)",
+        extra={"cluster": cluster, "service": service, "images": [r.image for r in refs]},
+    )
+    return _unique(_Candidate(r.container_name, r.image, r.image_digest, SOURCE_TASK_DEFINITION) for r in refs), False
+
+
+def _service_revision_images(
+    cluster: str, service: str, state: ServiceState, ecs: EcsGateway
+) -> list[ContainerImageRef]:
+    """The images the service's current deployment pinned, if ECS reports a successful one; else []."""
+    if not state.current_service_deployment_arn:
+        return []
+    try:
+        deployment = ecs.describe_service_deployment(state.current_service_deployment_arn)
+        if deployment is None or deployment.status != "SUCCESSFUL" or not deployment.target_revision_arn:
+            return []
+        return ecs.service_revision_images(deployment.target_revision_arn)
+    except AwsError as exc:
+        if exc.retryable:
+            raise
+        logger.warning(
+            "service revision unavailable; falling back to the task definition",
+            extra={"cluster": cluster, "service": service, "error": str(exc)},
+        )
+        return []
+
+
+def _unique(candidates: Iterable[_Candidate]) -> list[_Candidate]:
+    """One candidate per (image, digest): every task of a deployment runs the same images."""
+    seen: dict[tuple[str, str | None], _Candidate] = {}
+    for candidate in candidates:
+        seen.setdefault((candidate.image, candidate.digest), candidate)
+    return list(seen.values())
+
+
+def _tag_one(
+    config: Config,
+    environment: Environment | None,
+    candidate: _Candidate,
+    cluster: str,
+    service: str | None,
+    ecr: EcrGateway,
+    *,
+    apply: bool,
+) -> ContainerOutcome:
+    """Resolve and (with `apply`) tag one deployed image. Every error is caught into the outcome."""
+    reference = parse_image_reference(candidate.image)
+    base = ContainerOutcome(
+        image=candidate.image,
+        status=SKIPPED,
+        cluster=cluster,
+        service=service,
+        container=candidate.container,
+        repository=reference.repository if reference.is_private_ecr else None,
+        digest=candidate.digest,
+        env=environment.name if environment else None,
+        source=candidate.source,
+    )
+    try:
+        outcome = _resolve_and_tag(config, environment, candidate, base, ecr, apply=apply)
+    except HousekeeperError as exc:
+        retryable = bool(getattr(exc, "retryable", False))
+        reason = REASON_IMAGE_NOT_FOUND if isinstance(exc, NotFound) else None
+        if reason is not None and not retryable:
+            outcome = replace(base, status=SKIPPED, reason=reason, detail=str(exc))
+        else:
+            outcome = replace(base, status=FAILED, detail=str(exc), retryable=retryable)
+    _log(outcome)
+    return outcome
+
+
+def _resolve_and_tag(
+    config: Config,
+    environment: Environment | None,
+    candidate: _Candidate,
+    base: ContainerOutcome,
+    ecr: EcrGateway,
+    *,
+    apply: bool,
+) -> ContainerOutcome:
+    reference = parse_image_reference(candidate.image)
+    foreign = foreign_image_reason(reference, ecr.account_registry_id(), ecr.region())
+    if foreign is not None:
+        return replace(base, reason=foreign)
+    outcome = replace(base, repository=reference.repository)
+    digest = candidate.digest or reference.digest
+    if digest is None and reference.tag:
+        digest = ecr.digest_of_tag(reference.repository, reference.tag)
+    if digest is None:
+        return replace(outcome, reason=REASON_NO_DIGEST, detail=f"no digest for {candidate.image} in ECR")
+    outcome = replace(outcome, digest=digest)
+    ecr_tags = ecr.tags_of_digest(reference.repository, digest)
+    decision = decide_tag(config, environment, reference.tag, ecr_tags)
+    outcome = replace(outcome, build=decision.build, tag=decision.tag)
+    if decision.tag is None:
+        return replace(outcome, reason=decision.reason)
+    if decision.tag in ecr_tags:
+        return replace(outcome, status=ALREADY_PRESENT)
+    if not apply:
+        holder = ecr.digest_of_tag(reference.repository, decision.tag)
+        if holder is not None and holder != digest:
+            return replace(
+                outcome, status=CONFLICT, reason=REASON_TAG_CONFLICT, detail=f"'{decision.tag}' points at {holder}"
+            )
+        return replace(outcome, status=WOULD_TAG)
+    return _from_retag(outcome, ecr.retag(reference.repository, digest, decision.tag))
+
+
+def _from_retag(outcome: ContainerOutcome, retag: RetagOutcome) -> ContainerOutcome:
+    if retag.status == ecr_status.TAGGED:
+        return replace(outcome, status=TAGGED)
+    if retag.status == ecr_status.ALREADY_PRESENT:
+        return replace(outcome, status=ALREADY_PRESENT)
+    reason = REASON_TAG_LIMIT if retag.status == ecr_status.TAG_LIMIT else REASON_TAG_CONFLICT
+    return replace(outcome, status=CONFLICT, reason=reason, detail=retag.detail)
+
+
+def _log(outcome: ContainerOutcome) -> None:
+    keys = {**outcome.log_keys(), "status": outcome.status, "image": outcome.image, "tag": outcome.tag}
+    if outcome.source:
+        keys["source"] = outcome.source
+    if outcome.detail:
+        keys["detail"] = outcome.detail
+    if outcome.status == FAILED:
+        logger.error("image could not be tagged", extra=keys)
+    elif outcome.status == CONFLICT:
+        logger.error("env tag not added: it would move a tag or exceed ECR's tag limit", extra=keys)
+    elif outcome.status == SKIPPED:
+        logger.info("image skipped", extra=keys)
+    else:
+        logger.info(f"image {outcome.status}", extra=keys)
+
+
+# ---------------------------------------------------------------------------------------------------- backfill
+def clusters_in_environments(config: Config, ecs: EcsGateway) -> list[tuple[str, Environment]]:
+    """Every cluster whose name matches a configured environment, with that environment, sorted by name."""
+    pairs = []
+    for cluster in sorted(ecs.iter_cluster_names()):
+        environment = resolve_environment(config, cluster)
+        if environment is not None:
+            pairs.append((cluster, environment))
+    return pairs
+
+
+def backfill_cluster(
+    config: Config,
+    cluster: str,
+    environment: Environment,
+    ecr: EcrGateway,
+    ecs: EcsGateway,
+    *,
+    apply: bool,
+    seen: set[tuple[str, str | None, str]] | None = None,
+) -> list[ContainerOutcome]:
+    """Tag (or, without `apply`, plan to tag) every image the cluster's tasks run now.
+
+    `seen` carries (image, digest, environment) across clusters so an image that runs in many clusters of one
+    environment is looked at once.
+    """
+    seen = seen if seen is not None else set()
+    outcomes: list[ContainerOutcome] = []
+    for container in ecs.iter_running_containers(cluster):
+        key = (container.image, container.image_digest, environment.name)
+        if key in seen:
+            continue
+        seen.add(key)
+        candidate = _Candidate(container.container_name, container.image, container.image_digest, SOURCE_RUNNING_TASK)
+        outcomes.append(_tag_one(config, environment, candidate, cluster, container.service, ecr, apply=apply))
+    return outcomes
+
+
+def iter_backfill(
+    config: Config, ecr: EcrGateway, ecs: EcsGateway, clusters: Iterable[tuple[str, Environment]], *, apply: bool
+) -> Iterator[ContainerOutcome]:
+    seen: set[tuple[str, str | None, str]] = set()
+    for cluster, environment in clusters:
+        yield from backfill_cluster(config, cluster, environment, ecr, ecs, apply=apply, seen=seen)
+
+
+# --------------------------------------------------------------------------------------------- pipeline retag
+def retag_image(
+    ecr: EcrGateway, repository: str, new_tag: str, *, digest: str | None = None, image_tag: str | None = None
+) -> RetagOutcome:
+    """The pipeline retag: add `new_tag` to the image named by digest or by an existing tag, byte-exact."""
+    if not is_valid_docker_tag(new_tag):
+        raise InvalidInput(
+            "tag",
+            [Problem("--tag", f"'{new_tag}' is not a legal Docker tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128)")],
+        )
+    if digest is None:
+        if image_tag is None:
+            raise InvalidInput("tag", [Problem("--image-tag", "give --image-tag or --digest")])
+        digest = ecr.digest_of_tag(repository, image_tag)
+        if digest is None:
+            raise NotFound("ecr:DescribeImages", "ImageNotFoundException", f"no image tagged '{image_tag}'", repository)
+    return ecr.retag(repository, digest, new_tag)
