@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from typing import Any
 
 from housekeeper.cli.output import EXIT_OK, add_output_argument, print_json, print_table
@@ -20,10 +21,11 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "policy",
         help="print the lifecycle policy JSON that a repository gets from the config",
-        description=(
+        description=textwrap.fill(
             "Compile the central config for one repository (overrides that match its name applied) and print the "
             "lifecycle policy. The policy is checked against every ECR constraint first. Exit 2 on a bad config. "
-            "Writes nothing."
+            "Writes nothing.",
+            width=80,
         ),
         epilog=(
             "examples:\n"
