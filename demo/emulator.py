@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 DUMMY_ENVIRONMENT = {
@@ -76,3 +76,23 @@ def running_emulator() -> Iterator[EmulatedAccount]:
             yield account
     finally:
         account.stop()
+
+
+def backdate_images(repository: str, pushed_at: Mapping[str, float], region: str = "us-east-1") -> int:
+    """Set the push time of images in the emulated ECR, keyed by digest; returns how many were changed.
+
+    The seed needs five years of pushes, and ECR (moto too) stamps every push with the current time. The moto
+    server runs in this process, so the demo sets the times on its in-memory repository directly. Only the demo's
+    account builder calls this; the product code never sees it.
+    """
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ecr.models import ecr_backends
+
+    images = ecr_backends[DEFAULT_ACCOUNT_ID][region].repositories[repository].images
+    changed = 0
+    for image in images:
+        moment = pushed_at.get(image.image_digest)
+        if moment is not None:
+            image.image_pushed_at = int(moment)
+            changed += 1
+    return changed

@@ -1,0 +1,101 @@
+"""The seed's account, full size for `make demo` and reduced for the e2e test.
+
+The large repository is shaped so that the desired policy keeps what the seed team ended with: the builds of the
+last 90 days, the untagged images of the last 14 days, and the old build production still runs (about 91 images).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from demo.seed import RepositorySpec, Scenario, ServiceSpec
+
+BIG_REPOSITORY = "storefront/web"
+
+# The demo's central config: the DESIGN's example, minus the payments override (no such repository here).
+DEMO_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "mode": "preview",
+    "environments": [
+        {"name": "prod", "tagPrefix": "Prod", "keep": 5, "clusters": ["prod-*"]},
+        {"name": "staging", "tagPrefix": "Staging", "keep": 5, "clusters": ["staging-*"]},
+        {"name": "dev", "tagPrefix": "Dev", "keep": 3, "clusters": ["dev-*"]},
+    ],
+    "buildTagPattern": "^[0-9]+$",
+    "protectTags": ["latest"],
+    "untagged": {"expireAfterDays": 14},
+    "catchAll": {"expireAfterDays": 90},
+    "repositories": {"include": ["*"], "exclude": []},
+    "safety": {"protectInUse": True, "maxExpireFraction": 0.5},
+}
+
+
+def _services(big_recent: int) -> tuple[ServiceSpec, ...]:
+    """Production runs an old build of the large repository (older than 90 days: only its env tag keeps it)."""
+    return (
+        ServiceSpec("prod-eu-west", "storefront-web", BIG_REPOSITORY, builds_back=big_recent + 6),
+        ServiceSpec("prod-eu-west", "storefront-worker", "storefront/worker", builds_back=4),
+        ServiceSpec("prod-eu-west", "billing-api", "billing/api", builds_back=2),
+        ServiceSpec("staging-eu-west", "storefront-web", BIG_REPOSITORY, builds_back=3),
+        ServiceSpec("staging-eu-west", "storefront-worker", "storefront/worker", builds_back=1),
+        ServiceSpec("staging-eu-west", "billing-api", "billing/api", builds_back=0),
+        ServiceSpec("dev-eu-west", "storefront-web", BIG_REPOSITORY, builds_back=0),
+        ServiceSpec("dev-eu-west", "storefront-worker", "storefront/worker", builds_back=0),
+    )
+
+
+def full_scenario() -> Scenario:
+    """2,200+ images over five years in the large repository, ~33,000 synthetic findings; four smaller ones."""
+    big_recent = 87
+    return Scenario(
+        repositories=(
+            RepositorySpec(
+                BIG_REPOSITORY,
+                builds=2_214,
+                recent_builds=big_recent,
+                years=5.0,
+                untagged_old=37,
+                untagged_recent=3,
+                size_mb=(180, 260),
+                findings_total=33_000,
+            ),
+            RepositorySpec(
+                "storefront/worker", builds=120, recent_builds=70, years=2.0, untagged_old=4, untagged_recent=1
+            ),
+            RepositorySpec("billing/api", builds=64, recent_builds=40, years=1.5, untagged_old=2, untagged_recent=1),
+            RepositorySpec("platform/base-image", builds=30, recent_builds=20, years=1.0, size_mb=(60, 90)),
+            RepositorySpec("tools/db-migrator", builds=12, recent_builds=12, years=0.2, size_mb=(40, 60)),
+        ),
+        services=_services(big_recent),
+        config=copy.deepcopy(DEMO_CONFIG),
+        big_repository=BIG_REPOSITORY,
+    )
+
+
+def reduced_scenario() -> Scenario:
+    """The same story at about 200 images in the large repository, for the e2e test."""
+    big_recent = 14
+    return Scenario(
+        repositories=(
+            RepositorySpec(
+                BIG_REPOSITORY,
+                builds=190,
+                recent_builds=big_recent,
+                years=5.0,
+                untagged_old=8,
+                untagged_recent=2,
+                size_mb=(180, 260),
+                findings_total=3_000,
+            ),
+            RepositorySpec(
+                "storefront/worker", builds=20, recent_builds=14, years=1.0, untagged_old=1, untagged_recent=1
+            ),
+            RepositorySpec("billing/api", builds=10, recent_builds=7, years=1.0, untagged_old=1),
+            RepositorySpec("platform/base-image", builds=6, recent_builds=4, years=0.5, size_mb=(60, 90)),
+            RepositorySpec("tools/db-migrator", builds=4, recent_builds=4, years=0.1, size_mb=(40, 60)),
+        ),
+        services=_services(big_recent),
+        config=copy.deepcopy(DEMO_CONFIG),
+        big_repository=BIG_REPOSITORY,
+    )

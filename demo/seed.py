@@ -1,0 +1,245 @@
+"""Builds the seed's account on the emulator: years of pushes, a few ECS environments, synthetic Inspector findings.
+
+Everything is parametrised by a `Scenario`, so that `make demo` (2,200+ images) and the e2e test (about 200) run the
+same code. Pushes go through the real ECR API (PutImage); only the push times are set afterwards, because ECR stamps
+every push with the current time and the story needs five years of history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from housekeeper.aws.ports import FindingCounts
+
+from demo.emulator import backdate_images
+from demo.synthetic_findings import SyntheticInspectorFindings, synthetic_findings
+
+DAY = 86_400.0
+YEAR = 365.25 * DAY
+MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+BASE_AMI = "ami-12c6146b"
+
+
+@dataclass(frozen=True)
+class RepositorySpec:
+    """One repository: `builds` tagged images (tags 1..builds), the newest `recent_builds` of them pushed within
+    the last three months, the rest spread over `years` before that; plus untagged images, old and recent."""
+
+    name: str
+    builds: int
+    recent_builds: int
+    years: float
+    untagged_old: int = 0
+    untagged_recent: int = 0
+    size_mb: tuple[int, int] = (120, 240)
+    findings_total: int = 0
+    latest_tag: bool = True
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """An ECS service in `cluster` running build `builds - builds_back` of `repository`."""
+
+    cluster: str
+    service: str
+    repository: str
+    builds_back: int
+
+
+@dataclass(frozen=True)
+class Scenario:
+    repositories: tuple[RepositorySpec, ...]
+    services: tuple[ServiceSpec, ...]
+    config: Mapping[str, Any]
+    big_repository: str
+    seed: int = 20_190_301
+
+    @property
+    def clusters(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(service.cluster for service in self.services))
+
+    def repository(self, name: str) -> RepositorySpec:
+        return next(spec for spec in self.repositories if spec.name == name)
+
+
+@dataclass(frozen=True)
+class RunningService:
+    cluster: str
+    service: str
+    repository: str
+    build: int
+    digest: str
+    image: str
+    deployment_id: str
+    service_arn: str
+    cluster_arn: str
+
+
+@dataclass
+class SeededAccount:
+    scenario: Scenario
+    now: float
+    registry: str
+    digests_by_build: dict[str, dict[int, str]] = field(default_factory=dict)
+    untagged: dict[str, list[str]] = field(default_factory=dict)
+    services: list[RunningService] = field(default_factory=list)
+    findings: SyntheticInspectorFindings = field(default_factory=lambda: SyntheticInspectorFindings({}))
+
+    @property
+    def in_use_digests(self) -> dict[str, set[str]]:
+        used: dict[str, set[str]] = {}
+        for service in self.services:
+            used.setdefault(service.repository, set()).add(service.digest)
+        return used
+
+    def image_count(self, repository: str) -> int:
+        return len(self.digests_by_build.get(repository, {})) + len(self.untagged.get(repository, []))
+
+
+def _manifest(repository: str, label: str, size_bytes: int) -> str:
+    """A Docker v2 manifest: one base layer shared by the repository, one layer of its own (unique digest)."""
+
+    def sha(text: str) -> str:
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+    document = {
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        # moto reports the config size as the image size.
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": size_bytes,
+            "digest": sha(f"{repository}/{label}/config"),
+        },
+        "layers": [
+            {
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "size": size_bytes // 2,
+                "digest": sha(f"{repository}/base"),
+            },
+            {
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "size": size_bytes // 2,
+                "digest": sha(f"{repository}/{label}"),
+            },
+        ],
+    }
+    return json.dumps(document, separators=(",", ":"))
+
+
+def _push_times(spec: RepositorySpec, now: float, rng: random.Random) -> list[float]:
+    """Build push times, oldest first: most of them over the years, the newest ones in the last 88 days."""
+    old = spec.builds - spec.recent_builds
+    start, end = now - spec.years * YEAR, now - 95 * DAY
+    times = [start + (end - start) * index / max(old - 1, 1) + rng.uniform(0, 3600) for index in range(old)]
+    recent_start, recent_end = now - 88 * DAY, now - 2 * 3600
+    times += [
+        recent_start + (recent_end - recent_start) * index / max(spec.recent_builds - 1, 1)
+        for index in range(spec.recent_builds)
+    ]
+    return times
+
+
+def seed_repository(
+    ecr: Any, spec: RepositorySpec, now: float, rng: random.Random
+) -> tuple[dict[int, str], list[str], dict[str, float]]:
+    """Push every image of one repository; return digests by build, untagged digests, and push times."""
+    ecr.create_repository(repositoryName=spec.name)
+    low, high = spec.size_mb
+    digests: dict[int, str] = {}
+    manifests: dict[int, str] = {}
+    pushed_at: dict[str, float] = {}
+    times = _push_times(spec, now, rng)
+    for build, moment in enumerate(times, start=1):
+        size = rng.randint(low, high) * 1024 * 1024 + build
+        manifest = _manifest(spec.name, f"build-{build}", size)
+        response = ecr.put_image(repositoryName=spec.name, imageManifest=manifest, imageTag=str(build))
+        digest = response["image"]["imageId"]["imageDigest"]
+        digests[build] = digest
+        manifests[build] = manifest
+        pushed_at[digest] = moment
+    if spec.latest_tag and digests:
+        newest = max(digests)
+        # The same manifest bytes under a second tag: the newest build is also `latest`.
+        ecr.put_image(repositoryName=spec.name, imageManifest=manifests[newest], imageTag="latest")
+    untagged: list[str] = []
+    windows = [(now - spec.years * YEAR, now - 15 * DAY)] * spec.untagged_old
+    windows += [(now - 13 * DAY, now - DAY)] * spec.untagged_recent
+    for index, (start, end) in enumerate(windows):
+        size = rng.randint(low, high) * 1024 * 1024
+        response = ecr.put_image(
+            repositoryName=spec.name, imageManifest=_manifest(spec.name, f"untagged-{index}", size)
+        )
+        digest = response["image"]["imageId"]["imageDigest"]
+        untagged.append(digest)
+        pushed_at[digest] = rng.uniform(start, end)
+    backdate_images(spec.name, pushed_at)
+    return digests, untagged, pushed_at
+
+
+def _container_instance(ecs: Any, ec2: Any, cluster: str) -> None:
+    """moto places EC2-launch tasks only on a registered container instance, so each cluster gets one."""
+    instance = ec2.run_instances(ImageId=BASE_AMI, MinCount=1, MaxCount=1)["Instances"][0]
+    document = {"instanceId": instance["InstanceId"], "region": ec2.meta.region_name, "availabilityZone": "us-east-1a"}
+    ecs.register_container_instance(cluster=cluster, instanceIdentityDocument=json.dumps(document))
+
+
+def seed_services(ecs: Any, ec2: Any, account: SeededAccount) -> None:
+    """Clusters, task definitions naming `<repository uri>:<build>`, services, and one running task each.
+
+    The task is started by the service's deployment id, as ECS does, so the tagger can find what a deployment runs.
+    """
+    for cluster in account.scenario.clusters:
+        ecs.create_cluster(clusterName=cluster)
+        _container_instance(ecs, ec2, cluster)
+    for spec in account.scenario.services:
+        build = account.scenario.repository(spec.repository).builds - spec.builds_back
+        image = f"{account.registry}/{spec.repository}:{build}"
+        family = f"{spec.cluster}-{spec.service}"
+        ecs.register_task_definition(
+            family=family,
+            containerDefinitions=[{"name": spec.service, "image": image, "memory": 256, "essential": True}],
+        )
+        created = ecs.create_service(
+            cluster=spec.cluster, serviceName=spec.service, taskDefinition=family, desiredCount=1
+        )
+        service = created["service"]
+        deployment_id = service["deployments"][0]["id"]
+        ecs.run_task(cluster=spec.cluster, taskDefinition=family, startedBy=deployment_id, count=1)
+        account.services.append(
+            RunningService(
+                cluster=spec.cluster,
+                service=spec.service,
+                repository=spec.repository,
+                build=build,
+                digest=account.digests_by_build[spec.repository][build],
+                image=image,
+                deployment_id=deployment_id,
+                service_arn=service["serviceArn"],
+                cluster_arn=service["clusterArn"],
+            )
+        )
+
+
+def build_account(scenario: Scenario, now: float) -> SeededAccount:
+    """The whole account on the emulator that boto3 currently points at (AWS_ENDPOINT_URL)."""
+    rng = random.Random(scenario.seed)
+    ecr = boto3.client("ecr")
+    account_id = boto3.client("sts").get_caller_identity()["Account"]
+    region = ecr.meta.region_name
+    account = SeededAccount(scenario=scenario, now=now, registry=f"{account_id}.dkr.ecr.{region}.amazonaws.com")
+    findings: dict[str, dict[str, FindingCounts]] = {}
+    for spec in scenario.repositories:
+        digests, untagged, pushed_at = seed_repository(ecr, spec, now, rng)
+        account.digests_by_build[spec.name] = digests
+        account.untagged[spec.name] = untagged
+        findings[spec.name] = synthetic_findings(pushed_at, spec.findings_total, now, rng)
+    account.findings = SyntheticInspectorFindings(findings)
+    seed_services(boto3.client("ecs"), boto3.client("ec2"), account)
+    return account

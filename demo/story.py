@@ -1,0 +1,383 @@
+"""The seed's clean-up, step by step, through the real handlers on the emulated account.
+
+`run_story` is shared by `make demo` (full scenario) and the e2e test (reduced scenario); it prints each step in
+plain words to `out` and returns what happened, so the test can assert on it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+from housekeeper.cli.output import render_table
+from housekeeper.core.config import load_config
+from housekeeper.core.images import ImageRecord
+from housekeeper.logic.report import Report, build_report
+from housekeeper.logic.report_html import render_html
+
+from demo.lambda_runtime import (
+    LAMBDA_ENVIRONMENT,
+    FakeLambdaContext,
+    LogCollector,
+    deployment_completed,
+    drain_queue,
+    handler_logs_to,
+    parameter_store_change,
+)
+from demo.seed import Scenario, SeededAccount, build_account
+
+CONFIG_PARAMETER = "/housekeeper/config"
+QUEUE_NAME = "housekeeper-policy-sync"
+# What the operator raises maxExpireFraction to for the one-off initial clean-up, and restores afterwards.
+INITIAL_CLEANUP_FRACTION = 0.99
+
+
+@dataclass
+class StoryResult:
+    account: SeededAccount
+    before: Report | None = None
+    after: Report | None = None
+    preview_decisions: list[dict[str, Any]] = field(default_factory=list)
+    enforce_decisions: list[dict[str, Any]] = field(default_factory=list)
+    proceed_decisions: list[dict[str, Any]] = field(default_factory=list)
+    restore_decisions: list[dict[str, Any]] = field(default_factory=list)
+    env_tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    policies: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    deleted: dict[str, list[str]] = field(default_factory=dict)
+    remaining: dict[str, list[ImageRecord]] = field(default_factory=dict)
+    lost_in_use: list[str] = field(default_factory=list)
+    html_path: Path | None = None
+
+    def decision(self, decisions: Sequence[Mapping[str, Any]], repository: str) -> Mapping[str, Any]:
+        return next(d for d in decisions if d.get("repository") == repository)
+
+
+class Narrator:
+    """Plain words on `out`: numbered steps, indented details, tables."""
+
+    def __init__(self, out: TextIO, total_steps: int = 7) -> None:
+        self.out = out
+        self.total = total_steps
+        self.started = time.monotonic()
+
+    def step(self, number: int, title: str) -> None:
+        self.out.write(f"\n[{number}/{self.total}] {title}\n")
+        self.out.flush()
+
+    def say(self, text: str = "") -> None:
+        for line in text.splitlines() or [""]:
+            self.out.write(f"    {line}\n" if line else "\n")
+        self.out.flush()
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.say(render_table(headers, rows))
+
+
+@contextmanager
+def lambda_environment(queue_url: str) -> Iterator[None]:
+    """The variables the deployed functions get from the stack, set here the same way."""
+    wanted = {
+        **LAMBDA_ENVIRONMENT,
+        "HOUSEKEEPER_CONFIG_PARAMETER": CONFIG_PARAMETER,
+        "HOUSEKEEPER_SYNC_QUEUE_URL": queue_url,
+    }
+    saved = {key: os.environ.get(key) for key in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _gb(size: int) -> str:
+    return f"{size / 1024**3:,.0f} GB"
+
+
+def _percent(before: int, after: int) -> str:
+    return "n/a" if not before else f"-{(before - after) / before:.0%}"
+
+
+def report_rows(report: Report) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for repo in report.repositories:
+        rows.append(
+            [
+                repo.repository,
+                f"{repo.before.images:,}",
+                f"{repo.after.images:,}",
+                _gb(repo.before.bytes),
+                f"{repo.before.findings_total:,}",
+                f"{repo.after.findings_total:,}",
+                f"${repo.monthly_saving_usd:,.2f}",
+            ]
+        )
+    return rows
+
+
+REPORT_HEADERS = ("repository", "images", "after policy", "storage", "findings", "after policy", "saving/month")
+
+
+def _decision_rows(decisions: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+    rows = []
+    for decision in sorted(decisions, key=lambda d: str(d.get("repository"))):
+        rows.append(
+            [
+                decision.get("repository"),
+                decision.get("images"),
+                decision.get("expiring"),
+                decision.get("action"),
+                decision.get("reason"),
+            ]
+        )
+    return rows
+
+
+DECISION_HEADERS = ("repository", "images", "would expire", "decision", "reason")
+
+
+class Story:
+    def __init__(self, scenario: Scenario, out: TextIO, workdir: Path) -> None:
+        self.scenario = scenario
+        self.say = Narrator(out)
+        self.workdir = workdir
+        self.ssm = boto3.client("ssm")
+        self.sqs = boto3.client("sqs")
+        self.ecr = boto3.client("ecr")
+        self.queue_url = ""
+        self.config: dict[str, Any] = copy.deepcopy(dict(scenario.config))
+        self.logs: LogCollector | None = None
+
+    # --- the Lambda side ----------------------------------------------------------------------------------
+
+    def _edit_config(self, operation: str) -> list[dict[str, Any]]:
+        """Write the config to SSM, deliver the Parameter Store Change, run the worker on the queue."""
+        from housekeeper.handlers import plan_sync, sync_repository
+
+        assert self.logs is not None
+        self.ssm.put_parameter(
+            Name=CONFIG_PARAMETER, Value=json.dumps(self.config), Type="String", Overwrite=True, Tier="Standard"
+        )
+        plan = plan_sync.handler(parameter_store_change(CONFIG_PARAMETER, operation), FakeLambdaContext("plan-sync"))
+        delivered, failed = drain_queue(self.queue_url, sync_repository.handler, "sync-repository")
+        self.say.say(
+            f"plan_sync queued {plan.get('queued', delivered)} repositories; sync_repository handled {delivered} "
+            f"messages ({failed} failed)."
+        )
+        return self.logs.take("sync")
+
+    # --- the steps ----------------------------------------------------------------------------------------
+
+    def build(self, now: float) -> SeededAccount:
+        self.say.step(1, "Build an account modelled on the seed (emulated ECR, ECS, SSM, SQS)")
+        started = time.monotonic()
+        account = build_account(self.scenario, now)
+        big = self.scenario.repository(self.scenario.big_repository)
+        for spec in self.scenario.repositories:
+            self.say.say(
+                f"{spec.name:<22} {account.image_count(spec.name):>5} images: builds 1-{spec.builds} over "
+                f"{spec.years:g} years, {spec.untagged_old + spec.untagged_recent} untagged"
+            )
+        self.say.say()
+        self.say.table(
+            ("cluster", "service", "runs image"),
+            [(s.cluster, s.service, s.image.split("/", 1)[1]) for s in account.services],
+        )
+        self.say.say()
+        self.say.say(
+            f"Inspector findings are SYNTHETIC (moto has no Inspector): {account.findings.total(big.name):,} in "
+            f"{big.name}, more on older images, served by demo.synthetic_findings.SyntheticInspectorFindings. "
+            "On a real account `housekeeper report` reads them with Inspector2 ListFindingAggregations."
+        )
+        self.say.say(f"(built in {time.monotonic() - started:.0f} s)")
+        return account
+
+    def report(self, account: SeededAccount, title: str, step: int) -> Report:
+        from housekeeper.aws.ecr import Boto3EcrGateway
+
+        self.say.step(step, title)
+        report = build_report(load_config(self.config), Boto3EcrGateway(), account.findings, now=time.time())
+        self.say.table(REPORT_HEADERS, report_rows(report))
+        total_before, total_after = report.before, report.after
+        self.say.say(
+            f"All repositories: {total_before.images:,} images, {_gb(total_before.bytes)}, "
+            f"{total_before.findings_total:,} findings now; {total_after.images:,} images and "
+            f"{total_after.findings_total:,} findings once the desired policy has run "
+            f"(est. ${report.monthly_saving_usd:,.2f}/month less storage at $0.10/GB-month)."
+        )
+        return report
+
+    def preview(self, result: StoryResult) -> None:
+        self.say.step(3, "Write the config (mode: preview) to SSM; the real plan_sync and sync_repository handlers run")
+        self.say.say(
+            "moto cannot invoke Lambda from EventBridge, so the demo hands each handler the event JSON that "
+            "EventBridge would deliver, and plays the SQS trigger by reading the emulated queue."
+        )
+        result.preview_decisions = self._edit_config("Create")
+        self.say.table(DECISION_HEADERS, _decision_rows(result.preview_decisions))
+        self.say.say("Preview mode writes nothing. Blocked repositories show what the guard would refuse.")
+
+    def tag(self, result: StoryResult) -> None:
+        from housekeeper.cli.main import main as housekeeper
+        from housekeeper.handlers import tag_deployment
+
+        account = result.account
+        self.say.step(4, "Deployments complete: the real tag_deployment handler tags what ECS deployed")
+        fresh = [s for s in account.services if not s.cluster.startswith("prod-")]
+        for service in fresh:
+            tag_deployment.handler(
+                deployment_completed(service.service_arn, service.deployment_id), FakeLambdaContext("tag-deployment")
+            )
+        self.say.say(
+            f"Delivered {len(fresh)} SERVICE_DEPLOYMENT_COMPLETED events (staging and dev deployed today). "
+            "Production has run its build since before the tagger existed, so the operator runs backfill:"
+        )
+        self.say.say(f"$ housekeeper backfill --parameter {CONFIG_PARAMETER} --yes")
+        code = housekeeper(["backfill", "--parameter", CONFIG_PARAMETER, "--yes", "--output", "table"])
+        self.say.say(f"(exit code {code})")
+        rows = []
+        for service in account.services:
+            described = self.ecr.describe_images(
+                repositoryName=service.repository, imageIds=[{"imageDigest": service.digest}]
+            )["imageDetails"][0]
+            tags = tuple(sorted(described.get("imageTags", [])))
+            result.env_tags[f"{service.cluster}/{service.service}"] = tags
+            rows.append((service.cluster, service.service, service.build, ", ".join(tags)))
+        self.say.table(("cluster", "service", "build", "tags on the running digest now"), rows)
+
+    def enforce(self, result: StoryResult) -> None:
+        self.say.step(5, "Switch mode to enforce (second SSM edit): policies are written where the guard allows")
+        self.config["mode"] = "enforce"
+        result.enforce_decisions = self._edit_config("Update")
+        self.say.table(DECISION_HEADERS, _decision_rows(result.enforce_decisions))
+        blocked = [d for d in result.enforce_decisions if d.get("action") == "blocked"]
+        for decision in blocked:
+            self.say.say(f"BLOCKED {decision['repository']}: {decision.get('detail')}")
+        if not blocked:
+            return
+        self.say.say()
+        self.say.say(
+            f"The operator checks the plan (the images it keeps are the last 90 days and every env-tagged image), "
+            f"then raises safety.maxExpireFraction to {INITIAL_CLEANUP_FRACTION} for the one-off initial clean-up:"
+        )
+        self.config["safety"] = {**self.config.get("safety", {}), "maxExpireFraction": INITIAL_CLEANUP_FRACTION}
+        result.proceed_decisions = self._edit_config("Update")
+        self.say.table(DECISION_HEADERS, _decision_rows(result.proceed_decisions))
+        self.say.say("...and restores the everyday limit of 0.5 once the policy is in place (third edit):")
+        self.config["safety"] = {**self.config["safety"], "maxExpireFraction": 0.5}
+        result.restore_decisions = self._edit_config("Update")
+        self.say.table(DECISION_HEADERS, _decision_rows(result.restore_decisions))
+
+    def lifecycle_run(self, result: StoryResult) -> None:
+        from housekeeper.aws.ecr import Boto3EcrGateway
+        from housekeeper.core.evaluator import evaluate
+
+        self.say.step(6, "ECR's lifecycle run, EMULATED: moto never runs lifecycle policies")
+        self.say.say(
+            "This step stands in for ECR: for each repository, the exact offline evaluator runs the policy ECR "
+            "now stores, and the images it expires are removed with BatchDeleteImage."
+        )
+        ecr = Boto3EcrGateway()
+        rows = []
+        for spec in self.scenario.repositories:
+            policy = ecr.get_lifecycle_policy(spec.name)
+            result.policies[spec.name] = policy
+            images = list(ecr.iter_images(spec.name))
+            if policy is None:
+                rows.append((spec.name, len(images), 0, len(images), "no policy"))
+                continue
+            expiring = sorted(evaluate(policy, images, time.time()).expiring_digests)
+            deleted = ecr.batch_delete_images(spec.name, expiring) if expiring else []
+            result.deleted[spec.name] = list(deleted)
+            remaining = list(ecr.iter_images(spec.name))
+            result.remaining[spec.name] = remaining
+            rows.append((spec.name, len(images), len(deleted), len(remaining), f"{len(policy['rules'])} rules"))
+        self.say.table(("repository", "images", "expired", "kept", "stored policy"), rows)
+        present = {name: {image.digest for image in images} for name, images in result.remaining.items()}
+        for service in result.account.services:
+            if service.digest not in present.get(service.repository, set()):
+                result.lost_in_use.append(f"{service.cluster}/{service.service}")
+        self.say.say(
+            "Every image a service runs is still there."
+            if not result.lost_in_use
+            else f"LOST images that services run: {', '.join(result.lost_in_use)}"
+        )
+
+    def write_html(self, report: Report) -> Path:
+        path = self.workdir / "housekeeper-report.html"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_html(report, subtitle="demo account, synthetic Inspector findings"), encoding="utf-8")
+        return path
+
+    def summary(self, result: StoryResult) -> None:
+        assert result.before is not None and result.after is not None
+        big = self.scenario.big_repository
+        before = next(r for r in result.before.repositories if r.repository == big)
+        after = next(r for r in result.after.repositories if r.repository == big)
+        self.say.out.write("\nBefore and after\n")
+        rows = [
+            (
+                "images",
+                f"{before.before.images:,}",
+                f"{after.before.images:,}",
+                _percent(before.before.images, after.before.images),
+            ),
+            (
+                "storage",
+                _gb(before.before.bytes),
+                _gb(after.before.bytes),
+                _percent(before.before.bytes, after.before.bytes),
+            ),
+            (
+                "Inspector findings (synthetic)",
+                f"{before.before.findings_total:,}",
+                f"{after.before.findings_total:,}",
+                _percent(before.before.findings_total, after.before.findings_total),
+            ),
+        ]
+        self.say.say(f"{big}:")
+        self.say.table(("", "before", "after", "change"), rows)
+        totals_before, totals_after = result.before.before, result.after.before
+        self.say.say(
+            f"Whole account: {totals_before.images:,} -> {totals_after.images:,} images; "
+            f"{totals_before.findings_total:,} -> {totals_after.findings_total:,} findings; "
+            f"storage {_gb(totals_before.bytes)} -> {_gb(totals_after.bytes)} "
+            f"(est. ${result.before.monthly_saving_usd:,.2f}/month saved at $0.10/GB-month)."
+        )
+        kept = len(result.account.services) - len(result.lost_in_use)
+        self.say.say(f"Images that services run: {kept} of {len(result.account.services)} still present.")
+        if result.html_path:
+            self.say.say(f"HTML report: {result.html_path}")
+
+
+def run_story(scenario: Scenario, out: TextIO, workdir: Path, now: float | None = None) -> StoryResult:
+    """Replay the whole story on the emulator boto3 currently points at; return what happened."""
+    story = Story(scenario, out, workdir)
+    account = story.build(now or time.time())
+    result = StoryResult(account=account)
+    result.before = story.report(
+        account, "Report before: `housekeeper report` figures (desired policy applied offline)", 2
+    )
+    story.queue_url = story.sqs.create_queue(QueueName=QUEUE_NAME)["QueueUrl"]
+    with lambda_environment(story.queue_url), handler_logs_to(workdir / "handler-logs.jsonl") as logs:
+        story.logs = logs
+        story.preview(result)
+        story.tag(result)
+        story.enforce(result)
+        story.lifecycle_run(result)
+    result.after = story.report(account, "Report after", 7)
+    result.html_path = story.write_html(result.after)
+    story.say.say(f"HTML report written to {result.html_path}")
+    story.summary(result)
+    return result
