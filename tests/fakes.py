@@ -417,3 +417,51 @@ class FakeSqs:
         body = json.loads(receipt_handle)
         if body in queue:
             queue.remove(body)
+
+
+def run_moto_service(ecs_client: Any, cluster: str, service: str, images: Sequence[str], tasks: int = 1) -> str:
+    """Create a service in moto and start its tasks the way ECS does (startedBy = the deployment id).
+
+    moto never launches a service's tasks and reports no container digests, so the tasks are started by hand;
+    returns the service's PRIMARY deployment id, which is what the deployment events carry.
+    """
+    clusters = ecs_client.describe_clusters(clusters=[cluster])["clusters"]
+    if not clusters or clusters[0].get("status") != "ACTIVE":
+        ecs_client.create_cluster(clusterName=cluster)
+    containers = [{"name": f"c{i}", "image": image, "memory": 128} for i, image in enumerate(images)]
+    ecs_client.register_task_definition(family=service, networkMode="bridge", containerDefinitions=containers)
+    created = ecs_client.create_service(
+        cluster=cluster, serviceName=service, taskDefinition=service, desiredCount=tasks
+    )
+    deployment_id = str(created["service"]["deployments"][0]["id"])
+    for _ in range(tasks):
+        ecs_client.run_task(
+            cluster=cluster,
+            taskDefinition=service,
+            launchType="FARGATE",
+            startedBy=deployment_id,
+            group=f"service:{service}",
+        )
+    return deployment_id
+
+
+def deployment_event(
+    name: str, cluster: str, service: str, deployment_id: str, event_id: str = "ddca6449-b258-46c0-8653-e0e3a6EXAMPLE"
+) -> dict[str, Any]:
+    """A sample event from tests/fixtures/events, pointed at a service and deployment of the test account."""
+    from pathlib import Path
+
+    event: dict[str, Any] = json.loads((Path(__file__).parent / "fixtures" / "events" / name).read_text())
+    event["id"] = event_id
+    event["account"], event["region"] = ACCOUNT, REGION
+    event["resources"] = [f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{cluster}/{service}"]
+    event["detail"]["deploymentId"] = deployment_id
+    return event
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "tag-deployment"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:tag-deployment"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
