@@ -25,12 +25,13 @@ from housekeeper import observability
 from housekeeper.aws.errors import AwsError, NotFound, Throttled
 from housekeeper.aws.ports import EcrGateway, EcsGateway, SsmGateway
 from housekeeper.core.compiler import compile_policy
-from housekeeper.core.config import Config, load_config
+from housekeeper.core.config import Config
 from housekeeper.core.errors import ConfigInvalid, HousekeeperError, InvalidInput, MalformedEvent, Problem
 from housekeeper.core.evaluator import EXPIRE, TRANSITION, Evaluation, evaluate
 from housekeeper.core.guard import Conflict, GuardVerdict, check_guard
 from housekeeper.core.images import ImageRecord
 from housekeeper.core.policy import normalise_policy, read_policy_document
+from housekeeper.logic.config_source import read_config
 from housekeeper.logic.in_use import NOTHING_IN_USE, InUse, InUseScanner
 
 # --- triggers -------------------------------------------------------------------------------------------------
@@ -121,7 +122,7 @@ def _parameter_name(name: str) -> str:
 
 def read_sync_config(ssm: SsmGateway, parameter: str, *, force_fetch: bool = False) -> Config:
     """The validated central config. Raises ConfigInvalid (with JSON paths) or NotFound (deleted parameter)."""
-    return load_config(ssm.get_parameter(parameter, force_fetch=force_fetch))
+    return read_config(ssm, parameter, force_fetch=force_fetch)
 
 
 # --- plan -----------------------------------------------------------------------------------------------------
