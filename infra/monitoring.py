@@ -47,7 +47,7 @@ def product_metric(name: str, label: str | None = None) -> cw.Metric:
         dimensions_map={"service": SERVICE},
         statistic=cw.Stats.SUM,
         period=PERIOD,
-        label=label or name,
+        label=label,
     )
 
 

@@ -60,10 +60,13 @@ XRAY_REASON = (
     "X-Ray tracing (Tracing.ACTIVE): xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
     "permissions, so IAM requires Resource '*'. CDK adds exactly these two actions."
 )
-ECS_UNSCOPED_REASON = (
-    "ecs:ListTasks, ecs:ListClusters and ecs:DescribeTaskDefinition support no resource ARN in IAM (Resource must "
-    "be '*'); they are read-only and limited to the ones this function calls."
-)
+
+
+def _unscoped_ecs_reason(*actions: str) -> str:
+    return (
+        f"{' and '.join(actions)} support no resource ARN in IAM (Resource must be '*'); read-only, and only the "
+        "ones this function calls."
+    )
 
 
 def _acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
@@ -78,14 +81,20 @@ def acknowledge_findings(stack: HousekeeperStack) -> None:
 
     for finding in (ECR_REPOSITORIES, ECS_SERVICES, ECS_SERVICE_DEPLOYMENTS, ECS_SERVICE_REVISIONS, ECS_TASKS):
         _acknowledge(tagger.role, finding, REASONS[finding])
-    _acknowledge(tagger.role, ANY_RESOURCE, f"{ECS_UNSCOPED_REASON} {XRAY_REASON}")
+    _acknowledge(
+        tagger.role,
+        ANY_RESOURCE,
+        f"{_unscoped_ecs_reason('ecs:DescribeTaskDefinition', 'ecs:ListTasks')} {XRAY_REASON}",
+    )
 
     _acknowledge(dispatcher.role, ECR_REPOSITORIES, REASONS[ECR_REPOSITORIES])
     _acknowledge(dispatcher.role, ANY_RESOURCE, XRAY_REASON)
 
     for finding in (ECR_REPOSITORIES, ECS_TASKS):
         _acknowledge(worker.role, finding, REASONS[finding])
-    _acknowledge(worker.role, ANY_RESOURCE, f"{ECS_UNSCOPED_REASON} {XRAY_REASON}")
+    _acknowledge(
+        worker.role, ANY_RESOURCE, f"{_unscoped_ecs_reason('ecs:ListClusters', 'ecs:ListTasks')} {XRAY_REASON}"
+    )
 
     for function in (tagger, dispatcher, worker):
         _acknowledge(function.function, LATEST_RUNTIME, REASONS[LATEST_RUNTIME])

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from aws_cdk import Stack
 
 CFN_LINT_IGNORED = ["W3005"]
 
@@ -37,16 +39,23 @@ class GateResult:
         return not self.nag_findings and not self.lint_findings
 
 
-def run_quality_gates(context: Mapping[str, Any] | None = None) -> GateResult:
-    """Synthesize once with cdk-nag into a scratch directory and lint that template."""
+def run_quality_gates(
+    context: Mapping[str, Any] | None = None, *, customize: Callable[[Stack], None] | None = None
+) -> GateResult:
+    """Synthesize once with cdk-nag into a scratch directory and lint that template.
+
+    `customize` may add to the stack before synthesis (the tests use it to prove the gate catches a finding).
+    """
     from infra.app import build_app
 
     with tempfile.TemporaryDirectory(prefix="housekeeper-nag-") as outdir:
         app, stack = build_app(dict(context or {}), outdir=outdir, nag=True)
+        if customize is not None:
+            customize(stack)
         try:
             app.synth()
-        except RuntimeError as exc:  # jsii surfaces the plugin's verdict as a RuntimeError
-            if "Validation failed" not in str(exc):
+        except RuntimeError as exc:  # jsii surfaces the plugins' verdict as "ValidationFailed: ..."
+            if "ValidationFailed" not in str(exc):
                 raise
         nag_findings = read_validation_report(Path(outdir) / "validation-report.json")
         template_path = Path(outdir) / stack.template_file
