@@ -1,16 +1,191 @@
-"""`housekeeper plan`: being built (see the open issues)."""
+"""`housekeeper plan` and `housekeeper apply`: the Lambdas' policy sync, on demand, with a table per repository.
+
+Both run exactly the decision the sync worker makes (housekeeper.logic.sync.sync_repository), over the same
+repositories plan_sync would queue. `plan` never writes. `apply --yes` writes every policy the guard lets
+through, whatever the config's `mode` (an operator running `apply --yes` asked for the write); without `--yes`,
+`apply` is a plan. `--native-preview` also asks ECR's own StartLifecyclePolicyPreview about each candidate
+policy, one repository at a time, and shows where it disagrees with the offline evaluator.
+
+Exit codes: 0 ok; 1 any repository blocked by the guard or failed; 2 bad input (config, arguments).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import textwrap
+from dataclasses import replace
+from fnmatch import fnmatchcase
 from typing import Any
+
+from housekeeper.cli.common import (
+    add_config_source_arguments,
+    ecr_gateway,
+    ecs_gateway,
+    load_config_from_args,
+    logs_to_stderr,
+)
+from housekeeper.cli.output import EXIT_FAILURE, EXIT_OK, add_output_argument, print_json, print_table, progress
+from housekeeper.core.config import Config
+from housekeeper.logic.in_use import InUseScanner
+from housekeeper.logic.sync import (
+    BLOCKED,
+    FAILED,
+    MANUAL,
+    PreviewComparison,
+    SyncResult,
+    SyncRun,
+    native_preview,
+    repositories_in_scope,
+    sync_repository,
+)
+
+COLUMNS = ("repository", "action", "reason", "images", "expiring", "transitioning", "in-use conflicts")
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("plan", help="(not built yet)")
-    parser.set_defaults(func=run)
+    for name in ("plan", "apply"):
+        applying = name == "apply"
+        parser = subparsers.add_parser(
+            name,
+            help=(
+                "write the lifecycle policies that plan shows, with the same guard (only with --yes)"
+                if applying
+                else "per repository: policy drift, images that would expire, safety guard verdicts (writes nothing)"
+            ),
+            description=textwrap.fill(
+                (
+                    "Sync every in-scope repository's lifecycle policy with the config, as the sync Lambdas do: "
+                    "write where it differs and the safety guard passes. Nothing is written without --yes. "
+                    if applying
+                    else "Show, per repository in scope, whether its lifecycle policy matches the config, how many "
+                    "images the config's policy would expire or archive, and whether the safety guard would let "
+                    "it through. Writes nothing. "
+                )
+                + "Exit 1 when any repository is blocked by the guard or failed.",
+                width=80,
+            ),
+            epilog=(
+                "examples:\n"
+                f"  housekeeper {name} --config config.json --repository 'payments/*'"
+                + (" --yes\n" if applying else "\n")
+                + f"  housekeeper {name} --parameter /ecr-housekeeper/config --output json"
+                + ("  --yes\n" if applying else "\n")
+                + f"  housekeeper {name} --config config.json --repository shop/api --native-preview\n"
+            ),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        add_config_source_arguments(parser)
+        parser.add_argument(
+            "--repository",
+            action="append",
+            metavar="GLOB",
+            default=[],
+            help="only repositories matching this glob (repeatable; still within the config's include/exclude)",
+        )
+        parser.add_argument(
+            "--native-preview",
+            action="store_true",
+            help="also run ECR's StartLifecyclePolicyPreview per repository and report differences (slow)",
+        )
+        if applying:
+            parser.add_argument("--yes", action="store_true", help="write the policies (default: show the plan)")
+        add_output_argument(parser)
+        parser.set_defaults(func=run, applying=applying)
+
+
+def selected_repositories(names: list[str], globs: list[str]) -> list[str]:
+    return [name for name in names if not globs or any(fnmatchcase(name, g) for g in globs)]
 
 
 def run(args: argparse.Namespace) -> int:
-    print("housekeeper plan is not built yet")
-    return 1
+    logs_to_stderr()
+    config = load_config_from_args(args)
+    write = bool(getattr(args, "yes", False))
+    ecr = ecr_gateway()
+    sync_run = SyncRun(
+        config, ecr, ecs_gateway() if config.safety.protect_in_use else None, write=write, scanner=InUseScanner()
+    )
+    names = selected_repositories(list(repositories_in_scope(ecr, config)), args.repository)
+    results: list[SyncResult] = []
+    previews: dict[str, PreviewComparison] = {}
+    for name in progress(names, "repositories"):
+        result = sync_repository(name, sync_run, trigger=MANUAL, keep_assessment=args.native_preview)
+        if result.assessment is not None:
+            previews[name] = native_preview(ecr, name, result.assessment.desired, result.assessment.evaluation)
+        # Drop the images and evaluation at once: a plan over thousands of repositories stays small.
+        results.append(replace(result, assessment=None))
+    _print(args, config, results, previews, write)
+    return EXIT_FAILURE if any(r.action in (BLOCKED, FAILED) for r in results) else EXIT_OK
+
+
+def _counts(results: list[SyncResult]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.action] = counts.get(result.action, 0) + 1
+    return counts
+
+
+def _print(
+    args: argparse.Namespace,
+    config: Config,
+    results: list[SyncResult],
+    previews: dict[str, PreviewComparison],
+    write: bool,
+) -> None:
+    counts = _counts(results)
+    if args.output == "json":
+        repositories: list[dict[str, Any]] = []
+        for result in results:
+            item = result.to_dict()
+            if result.repository in previews:
+                item["nativePreview"] = previews[result.repository].to_dict()
+            repositories.append(item)
+        print_json(
+            {"applied": write, "mode": config.mode, "counts": counts, "repositories": repositories},
+        )
+        return
+    rows = [
+        [
+            r.repository,
+            r.action,
+            r.reason,
+            r.images,
+            r.expiring,
+            r.transitioning,
+            ", ".join(_conflict_label(c.digest, c.tags) for c in r.conflicts),
+        ]
+        for r in results
+    ]
+    print_table(COLUMNS, rows)
+    for result in results:
+        if result.action in (BLOCKED, FAILED) and result.detail:
+            print(f"{result.repository}: {result.detail}", file=sys.stderr)
+    if previews:
+        print_table(
+            ("repository", "ECR preview", "ECR", "offline", "only in ECR", "only offline", "different"),
+            [
+                [
+                    name,
+                    "matches" if p.matches else (p.error or "DIFFERS"),
+                    p.ecr_count,
+                    p.offline_count,
+                    len(p.only_in_ecr),
+                    len(p.only_offline),
+                    len(p.different),
+                ]
+                for name, p in previews.items()
+            ],
+        )
+    summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "no repositories in scope"
+    if write:
+        note = "policies written where the guard allowed"
+    elif args.applying:
+        note = "nothing written; add --yes to write"
+    else:
+        note = "plan only, nothing written"
+    print(f"\n{len(results)} repositories: {summary} ({note})", file=sys.stderr)
+
+
+def _conflict_label(digest: str, tags: tuple[str, ...]) -> str:
+    return f"{digest[:19]} ({','.join(tags) or 'untagged'})"

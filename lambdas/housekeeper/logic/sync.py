@@ -542,12 +542,17 @@ def native_preview(
     policy: Mapping[str, Any],
     evaluation: Evaluation,
     *,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     first_delay: float = 1.0,
     max_delay: float = 15.0,
     max_wait: float = 300.0,
 ) -> PreviewComparison:
-    """Run ECR's StartLifecyclePolicyPreview with `policy`, poll with back-off, and compare with `evaluation`."""
+    """Run ECR's StartLifecyclePolicyPreview with `policy`, poll with back-off, and compare with `evaluation`.
+
+    One preview at a time per repository (ECR refuses a second while one runs); the back-off doubles from
+    `first_delay` up to `max_delay` seconds, and the repository is reported TIMED_OUT after `max_wait`.
+    """
+    pause = sleep or time.sleep
     try:
         ecr.start_lifecycle_preview(repository, policy)
         delay, waited = first_delay, 0.0
@@ -557,7 +562,7 @@ def native_preview(
                 break
             if waited >= max_wait:
                 return PreviewComparison(repository, "TIMED_OUT", error=f"no result after {waited:.0f}s")
-            sleep(delay)
+            pause(delay)
             waited += delay
             delay = min(delay * 2, max_delay)
     except AwsError as exc:
