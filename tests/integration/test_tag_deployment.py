@@ -219,11 +219,13 @@ def test_logs_carry_the_event_id_as_correlation_id_and_structured_keys(aws: dict
     _, deployment_id = deploy(aws, "payments/api", image_manifest("l"), DOCKER_V2, "1234", "prod-main")
     event = deployment_event("deployment_completed.json", "prod-main", "api", deployment_id, event_id="evt-42")
     stream = io.StringIO()
-    previous = logger.registered_handler.setStream(stream)
+    previous, level = logger.registered_handler.setStream(stream), logger.log_level
+    logger.setLevel("INFO")
     try:
         handler(event, FakeLambdaContext())
     finally:
         logger.registered_handler.setStream(previous)
+        logger.setLevel(level)
     logs = [json.loads(line) for line in stream.getvalue().splitlines()]
     tagged = next(entry for entry in logs if entry["message"] == "image tagged")
     assert tagged["correlation_id"] == "evt-42"

@@ -1,16 +1,87 @@
-"""`housekeeper backfill`: being built (see the open issues)."""
+"""`housekeeper backfill`: give the images ECS runs now their env tags (seed steps 2-3).
+
+Dry run by default: it prints what it would tag. `--yes` tags. It walks every cluster whose name matches a
+configured environment, with a progress bar on stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import textwrap
 from typing import Any
+
+from housekeeper.cli.common import (
+    add_config_source_arguments,
+    ecr_gateway,
+    ecs_gateway,
+    load_config_from_args,
+    logs_to_stderr,
+)
+from housekeeper.cli.output import EXIT_FAILURE, EXIT_OK, add_output_argument, print_json, print_table, progress
+from housekeeper.logic.tagging import CONFLICT, FAILED, ContainerOutcome, backfill_cluster, clusters_in_environments
+
+COLUMNS = ("cluster", "service", "repository", "digest", "tag", "status", "reason")
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("backfill", help="(not built yet)")
+    parser = subparsers.add_parser(
+        "backfill",
+        help="tag the images ECS runs now with their env tag (dry run unless --yes)",
+        description=textwrap.fill(
+            "Walk every ECS cluster whose name matches a configured environment, find the digests its tasks run "
+            "now, and add <tagPrefix>-<build> to each (build from the image tag or the digest's ECR tags). "
+            "Without --yes nothing is written: the table shows what would be tagged. Images outside this "
+            "account's and region's ECR are skipped with a reason. Exit 1 if any image could not be tagged.",
+            width=80,
+        ),
+        epilog=(
+            "examples:\n"
+            "  housekeeper backfill --config config/example.json            # dry run\n"
+            "  housekeeper backfill --parameter /housekeeper/config --yes   # tag\n"
+            "  housekeeper backfill --config c.json --output json | jq '.images[] | select(.status==\"would_tag\")'"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_config_source_arguments(parser)
+    parser.add_argument("--yes", action="store_true", help="apply: add the tags (default: dry run)")
+    add_output_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("housekeeper backfill is not built yet")
-    return 1
+    logs_to_stderr()
+    config = load_config_from_args(args)
+    ecr, ecs = ecr_gateway(), ecs_gateway()
+    clusters = clusters_in_environments(config, ecs)
+    seen: set[tuple[str, str | None, str]] = set()
+    outcomes: list[ContainerOutcome] = []
+    for cluster, environment in progress(clusters, "clusters"):
+        outcomes.extend(backfill_cluster(config, cluster, environment, ecr, ecs, apply=args.yes, seen=seen))
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    if args.output == "json":
+        print_json(
+            {
+                "applied": bool(args.yes),
+                "clusters": [cluster for cluster, _ in clusters],
+                "counts": counts,
+                "images": [o.to_dict() for o in outcomes],
+            }
+        )
+    else:
+        rows = [
+            [o.cluster, o.service, o.repository or o.image, _short(o.digest), o.tag, o.status, o.reason or o.detail]
+            for o in outcomes
+        ]
+        print_table(COLUMNS, rows)
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no images"
+        mode = "applied" if args.yes else "dry run, nothing written; add --yes to tag"
+        print(f"\n{len(clusters)} cluster(s): {summary} ({mode})", file=sys.stderr)
+    failed = any(o.status in (FAILED, CONFLICT) for o in outcomes)
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
+def _short(digest: str | None) -> str:
+    return digest[:19] if digest else ""

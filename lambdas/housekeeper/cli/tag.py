@@ -1,16 +1,89 @@
-"""`housekeeper tag`: being built (see the open issues)."""
+"""`housekeeper tag`: the pipeline retag, byte-exact and media-type-safe.
+
+It replaces `aws ecr batch-get-image ... | aws ecr put-image ...`, which breaks multi-arch images (no
+--accepted-media-types) and can move a tag. The manifest bytes are passed through unchanged, the digest is the
+guard, and a tag on another image is reported, never moved.
+"""
 
 from __future__ import annotations
 
 import argparse
+import textwrap
 from typing import Any
+
+from housekeeper.cli.common import add_config_source_arguments, ecr_gateway, load_config_from_args, logs_to_stderr
+from housekeeper.cli.output import EXIT_FAILURE, EXIT_OK, add_output_argument, print_json, print_table
+from housekeeper.core.errors import InvalidInput, Problem
+from housekeeper.core.resolution import env_tag
+from housekeeper.logic.tagging import retag_image
+
+STATUS_EXIT = {"tagged": EXIT_OK, "already_present": EXIT_OK, "conflict": EXIT_FAILURE, "tag_limit": EXIT_FAILURE}
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("tag", help="(not built yet)")
+    parser = subparsers.add_parser(
+        "tag",
+        help="add a tag to an ECR image, byte-exact (the pipeline retag)",
+        description=textwrap.fill(
+            "Add a tag to one image, found by an existing tag or by digest. The manifest is fetched with every "
+            "manifest media type accepted and put back unchanged, so the digest never changes and multi-arch "
+            "indexes stay whole. A tag already on the image is success; a tag on another image is a conflict "
+            "(exit 1) and is never moved. With --env and --build the tag is <tagPrefix>-<build> from the config.",
+            width=80,
+        ),
+        epilog=(
+            "examples:\n"
+            "  housekeeper tag --repository payments/api --image-tag 1234 --tag Prod-1234\n"
+            "  housekeeper tag --repository payments/api --digest sha256:... --env prod --build 1234 "
+            "--config config/example.json"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--repository", required=True, metavar="R", help="repository name, e.g. payments/api")
+    image = parser.add_mutually_exclusive_group(required=True)
+    image.add_argument("--image-tag", metavar="T", help="the image to tag, by a tag it has now")
+    image.add_argument("--digest", metavar="D", help="the image to tag, by digest (sha256:...)")
+    parser.add_argument("--tag", metavar="NEW", help="the tag to add")
+    parser.add_argument("--env", metavar="ENV", help="environment name from the config (with --build)")
+    parser.add_argument("--build", metavar="B", help="build number (with --env)")
+    add_config_source_arguments(parser, required=False)
+    add_output_argument(parser)
     parser.set_defaults(func=run)
 
 
+def _new_tag(args: argparse.Namespace) -> str:
+    if args.tag and (args.env or args.build):
+        raise InvalidInput("tag", [Problem("--tag", "give either --tag or --env with --build, not both")])
+    if args.tag:
+        return str(args.tag)
+    if not (args.env and args.build):
+        raise InvalidInput("tag", [Problem("--tag", "give --tag NEW, or --env ENV with --build B")])
+    config = load_config_from_args(args)
+    environment = config.environment(args.env)
+    if environment is None:
+        names = ", ".join(e.name for e in config.environments)
+        raise InvalidInput("tag", [Problem("--env", f"unknown environment '{args.env}'; configured: {names}")])
+    tag = env_tag(environment, args.build)
+    if tag is None:
+        raise InvalidInput(
+            "tag", [Problem("--build", f"'{environment.tag_prefix}-{args.build}' is not a legal Docker tag")]
+        )
+    return tag
+
+
 def run(args: argparse.Namespace) -> int:
-    print("housekeeper tag is not built yet")
-    return 1
+    logs_to_stderr()
+    new_tag = _new_tag(args)
+    outcome = retag_image(ecr_gateway(), args.repository, new_tag, digest=args.digest, image_tag=args.image_tag)
+    result = {
+        "repository": outcome.repository,
+        "digest": outcome.digest,
+        "tag": outcome.tag,
+        "status": outcome.status,
+        "detail": outcome.detail,
+    }
+    if args.output == "json":
+        print_json(result)
+    else:
+        print_table(("repository", "digest", "tag", "status", "detail"), [list(result.values())])
+    return STATUS_EXIT.get(outcome.status, EXIT_FAILURE)

@@ -1,0 +1,87 @@
+"""Shared CLI plumbing: where the config comes from (`--config F | --parameter P`) and the AWS gateways.
+
+Commands that read AWS build their gateways here so that they all honour the same settings: boto3's standard
+credentials and region, `AWS_ENDPOINT_URL` for an emulator, and adaptive retries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from housekeeper.aws.ecr import Boto3EcrGateway
+from housekeeper.aws.ecs import Boto3EcsGateway
+from housekeeper.aws.ssm import Boto3SsmGateway
+from housekeeper.core.config import Config, load_config
+from housekeeper.core.errors import InvalidInput, Problem
+from housekeeper.logic.config_source import read_config
+
+CONFIG_PARAMETER_VARIABLE = "HOUSEKEEPER_CONFIG_PARAMETER"
+
+
+def add_config_source_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    """`--config FILE` or `--parameter NAME` (default: $HOUSEKEEPER_CONFIG_PARAMETER)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--config", metavar="CONFIG.json", help="read the config from a file ('-' reads stdin)")
+    group.add_argument(
+        "--parameter",
+        metavar="NAME",
+        help=f"read the config from this SSM parameter (default: ${CONFIG_PARAMETER_VARIABLE} when set)",
+    )
+    parser.set_defaults(config_required=required)
+
+
+def has_config_source(args: argparse.Namespace) -> bool:
+    return bool(
+        getattr(args, "config", None) or getattr(args, "parameter", None) or os.environ.get(CONFIG_PARAMETER_VARIABLE)
+    )
+
+
+def load_config_from_args(args: argparse.Namespace) -> Config:
+    """The validated config from --config, --parameter or $HOUSEKEEPER_CONFIG_PARAMETER. Bad config exits 2."""
+    if getattr(args, "config", None):
+        from housekeeper.cli.validate import read_text
+
+        return load_config(read_text(args.config, "config"))
+    parameter = getattr(args, "parameter", None) or os.environ.get(CONFIG_PARAMETER_VARIABLE)
+    if not parameter:
+        raise InvalidInput(
+            "no config",
+            [Problem("--config", f"give --config FILE or --parameter NAME (or set {CONFIG_PARAMETER_VARIABLE})")],
+        )
+    return read_config(ssm_gateway(), parameter, force_fetch=True)
+
+
+def ecr_gateway() -> Boto3EcrGateway:
+    return Boto3EcrGateway()
+
+
+def ecs_gateway() -> Boto3EcsGateway:
+    return Boto3EcsGateway()
+
+
+def ssm_gateway() -> Boto3SsmGateway:
+    return Boto3SsmGateway()
+
+
+class _CurrentStderr:
+    """Writes to whatever sys.stderr is at the time, so a replaced stderr (pytest, redirection) is honoured."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def logs_to_stderr() -> None:
+    """Keep stdout for the command's output: the shared Powertools logger writes JSON lines to stdout otherwise."""
+    from housekeeper.observability import logger
+
+    handler = logger.registered_handler
+    if isinstance(handler, logging.StreamHandler) and not isinstance(handler.stream, _CurrentStderr):
+        handler.stream = _CurrentStderr()
+    if os.environ.get("POWERTOOLS_LOG_LEVEL") is None and os.environ.get("LOG_LEVEL") is None:
+        logger.setLevel("WARNING")
