@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import boto3
 
@@ -97,9 +97,22 @@ def deployment_completed(service_arn: str, deployment_id: str) -> dict[str, Any]
 class LogCollector(logging.Handler):
     """Keeps the structured fields the handlers log (e.g. `sync` for each repository decision)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__(level=logging.INFO)
         self.records: list[dict[str, Any]] = []
+        self.stream = stream
+
+    def write_lines(self, lines: list[str]) -> None:
+        if self.stream is not None:
+            self.stream.writelines(f"{line}\n" for line in lines)
+
+    def reattach(self) -> None:
+        """Point the Powertools handler back at the log file and INFO (a CLI command moves it to stderr)."""
+        service_logger = logging.getLogger(SERVICE_LOGGER)
+        service_logger.setLevel(logging.INFO)
+        for handler in service_logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and self.stream is not None:
+                handler.setStream(self.stream)
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append({"message": record.getMessage(), "level": record.levelname, **record.__dict__})
@@ -123,8 +136,9 @@ def handler_logs_to(path: Path) -> Iterator[LogCollector]:
     for handler in service_logger.handlers:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(stream)
-    collector = LogCollector()
+    collector = LogCollector(stream)
     service_logger.addHandler(collector)
+    collector.reattach()
     try:
         yield collector
     finally:

@@ -7,11 +7,12 @@ plain words to `out` and returns what happened, so the test can assert on it.
 from __future__ import annotations
 
 import copy
+import io
 import json
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -244,7 +245,17 @@ class Story:
             "Production has run its build since before the tagger existed, so the operator runs backfill:"
         )
         self.say.say(f"$ housekeeper backfill --parameter {CONFIG_PARAMETER} --yes")
-        code = housekeeper(["backfill", "--parameter", CONFIG_PARAMETER, "--yes", "--output", "table"])
+        with redirect_stdout(io.StringIO()) as printed, redirect_stderr(io.StringIO()) as errors:
+            code = housekeeper(["backfill", "--parameter", CONFIG_PARAMETER, "--yes", "--output", "table"])
+        assert self.logs is not None
+        self.logs.reattach()
+        # The CLI's JSON log lines join the handlers' in the log file; its plain messages are shown.
+        log_lines = [line for line in errors.getvalue().splitlines() if line.startswith("{")]
+        self.logs.write_lines(log_lines)
+        self.say.say(printed.getvalue().rstrip())
+        for line in errors.getvalue().splitlines():
+            if line.strip() and not line.startswith("{"):
+                self.say.say(line)
         self.say.say(f"(exit code {code})")
         rows = []
         for service in account.services:
@@ -295,18 +306,22 @@ class Story:
             result.policies[spec.name] = policy
             images = list(ecr.iter_images(spec.name))
             if policy is None:
+                result.remaining[spec.name] = images
                 rows.append((spec.name, len(images), 0, len(images), "no policy"))
                 continue
             expiring = sorted(evaluate(policy, images, time.time()).expiring_digests)
-            deleted = ecr.batch_delete_images(spec.name, expiring) if expiring else []
-            result.deleted[spec.name] = list(deleted)
+            if expiring:
+                ecr.batch_delete_images(spec.name, expiring)
             remaining = list(ecr.iter_images(spec.name))
+            present = {image.digest for image in remaining}
+            deleted = [image.digest for image in images if image.digest not in present]
+            result.deleted[spec.name] = deleted
             result.remaining[spec.name] = remaining
             rows.append((spec.name, len(images), len(deleted), len(remaining), f"{len(policy['rules'])} rules"))
         self.say.table(("repository", "images", "expired", "kept", "stored policy"), rows)
-        present = {name: {image.digest for image in images} for name, images in result.remaining.items()}
+        kept = {name: {image.digest for image in images} for name, images in result.remaining.items()}
         for service in result.account.services:
-            if service.digest not in present.get(service.repository, set()):
+            if service.digest not in kept.get(service.repository, set()):
                 result.lost_in_use.append(f"{service.cluster}/{service.service}")
         self.say.say(
             "Every image a service runs is still there."
