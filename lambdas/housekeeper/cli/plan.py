@@ -70,7 +70,7 @@ def register(subparsers: Any) -> None:
                 f"  housekeeper {name} --config config.json --repository 'payments/*'"
                 + (" --yes\n" if applying else "\n")
                 + f"  housekeeper {name} --parameter /ecr-housekeeper/config --output json"
-                + ("  --yes\n" if applying else "\n")
+                + (" --yes\n" if applying else "\n")
                 + f"  housekeeper {name} --config config.json --repository shop/api --native-preview\n"
             ),
             formatter_class=argparse.RawDescriptionHelpFormatter,
