@@ -100,6 +100,10 @@ def test_the_report_shows_the_clean_up(story: tuple[StoryResult, str]) -> None:
     assert result.before.monthly_saving_usd > 0
     # Nothing is left for the policy to do once ECR (emulated) has run it.
     assert after.after.images == after.before.images
+    assert result.change is not None
+    measured = next(r for r in result.change.repositories if r.repository == BIG_REPOSITORY)
+    assert (measured.before.images, measured.after.images) == (before.before.images, after.before.images)
+    assert measured.monthly_saving_usd > 0
     assert result.html_path is not None and Path(result.html_path).read_text(encoding="utf-8").startswith(
         "<!DOCTYPE html>"
     )

@@ -17,6 +17,7 @@ from housekeeper.logic.report import (
     Prices,
     Report,
     build_report,
+    measured_change,
     repository_report,
 )
 
@@ -178,3 +179,24 @@ def test_after_is_what_the_desired_policy_expires() -> None:
     assert (repo.before.images, repo.after.images) == (10, 4)
     assert (repo.before.findings_total, repo.after.findings_total) == (14, 2)
     assert repo.expiring_images == 6
+
+
+def test_measured_change_compares_two_reports_of_the_same_account() -> None:
+    images = [_image(n) for n in range(5)]
+    findings = {image.digest: _findings(image, 1, 1) for image in images}
+    earlier = Report([repository_report("shop/api", images, findings, {})], generated_at=1)
+    later = Report(
+        [
+            repository_report("shop/api", images[3:], findings, {}),
+            repository_report("shop/new", [_image(9)], {}, {}),
+        ],
+        generated_at=2,
+    )
+
+    change = measured_change(earlier, later)
+
+    api, new = change.repositories
+    assert (api.before.images, api.after.images) == (5, 2)
+    assert (api.before.findings_total, api.after.findings_total) == (10, 4)
+    assert api.monthly_saving_usd == pytest.approx(0.30)
+    assert (new.before.images, new.after.images) == (0, 1)

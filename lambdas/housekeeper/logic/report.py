@@ -279,3 +279,28 @@ def build_report(
     names = repositories_in_scope(config, ecr, patterns)
     reports = [report_for_repository(config, name, ecr, inspector, now, prices, planner) for name in each(names)]
     return Report(repositories=reports, generated_at=now, prices=prices)
+
+
+def measured_change(earlier: Report, later: Report) -> Report:
+    """Two reports of the same account compared: `before` is what `earlier` found, `after` what `later` found.
+
+    This is the clean-up as measured (e.g. a report taken before the policies were written and one taken after ECR
+    ran them), rather than as projected. Repositories that exist in only one of the two count as empty there.
+    """
+    empty = Figures(images=0, standard_bytes=0, archive_bytes=0, findings={}, monthly_cost_usd=0.0)
+    earlier_by_name = {r.repository: r for r in earlier.repositories}
+    later_by_name = {r.repository: r for r in later.repositories}
+    repositories = []
+    for name in sorted(set(earlier_by_name) | set(later_by_name)):
+        then, now = earlier_by_name.get(name), later_by_name.get(name)
+        repositories.append(
+            RepositoryReport(
+                repository=name,
+                before=then.before if then else empty,
+                after=now.before if now else empty,
+                expiring_images=max(0, (then.before.images if then else 0) - (now.before.images if now else 0)),
+                archiving_images=0,
+                findings_known=(then.findings_known if then else True) and (now.findings_known if now else True),
+            )
+        )
+    return Report(repositories=repositories, generated_at=later.generated_at, prices=later.prices)
