@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Emulator (moto server) on {account.endpoint}; dummy credentials; no real AWS is touched.")
             from demo.story import run_story
 
-            result = run_story(scenario, sys.stdout, args.output_dir.resolve())
+            result = run_story(scenario, sys.stdout, args.output_dir)
     except KeyboardInterrupt:
         print("\ninterrupted; the emulator is stopped.", file=sys.stderr)
         return 130
