@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from housekeeper.core.errors import HousekeeperError
 
@@ -79,6 +79,9 @@ def translate(exc: Exception, operation: str, resource: str = "") -> AwsError:
         if status >= 500:
             return TransientAwsError(operation, code, message, resource)
         return AwsError(operation, code, message, resource)
+    if isinstance(exc, ParamValidationError):
+        # A request botocore refused to send: retrying the same request cannot help.
+        return AwsError(operation, "ParamValidationError", str(exc), resource)
     if isinstance(exc, BotoCoreError):
         return TransientAwsError(operation, type(exc).__name__, str(exc), resource)
     return AwsError(operation, type(exc).__name__, str(exc), resource)
