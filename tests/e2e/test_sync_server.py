@@ -1,0 +1,157 @@
+"""Policy sync over HTTP against the moto server, reached only through AWS_ENDPOINT_URL (the Done-when list):
+an SSM edit event, plan_sync, the messages read back from the queue, the worker; then a second run; then a
+config mistake; then an in-use image that blocks a policy."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import boto3
+import pytest
+from housekeeper.aws.session import client, reset_clients
+from housekeeper.core.compiler import compile_policy
+from housekeeper.core.config import load_config
+from housekeeper.handlers import plan_sync, sync_repository
+from housekeeper.logic import sync
+from housekeeper.logic.in_use import shared_scanner
+
+from demo.emulator import EmulatedAccount, backdate_images
+from tests.fakes import DOCKER_V2, FakeLambdaContext, ecr_image_uri, image_manifest, push_to_moto, run_moto_service
+
+PARAMETER = "/ecr-housekeeper/config"
+DAY = 86_400.0
+CONFIG: dict[str, Any] = {
+    "version": 1,
+    "mode": "enforce",
+    "environments": [
+        {"name": "prod", "tagPrefix": "Prod", "keep": 3, "clusters": ["prod-*"]},
+        {"name": "dev", "tagPrefix": "Dev", "keep": 2, "clusters": ["dev-*"]},
+    ],
+    "untagged": {"expireAfterDays": 14},
+    "catchAll": {"expireAfterDays": 90},
+    "repositories": {"include": ["*"], "exclude": ["sandbox/*"]},
+    "safety": {"protectInUse": True, "maxExpireFraction": 0.7},
+}
+
+
+def ssm_change(operation: str = "Update") -> dict[str, Any]:
+    return {
+        "id": f"e2e-{operation}",
+        "source": "aws.ssm",
+        "detail-type": "Parameter Store Change",
+        "detail": {"name": PARAMETER, "type": "String", "operation": operation},
+    }
+
+
+def seed(ecr: Any, repository: str, builds: int) -> dict[str, str]:
+    digests = {
+        f"Prod-{n}": push_to_moto(ecr, repository, image_manifest(f"{repository}:{n}"), DOCKER_V2, f"Prod-{n}")
+        for n in range(1, builds + 1)
+    }
+    now = time.time()
+    backdate_images(repository, {digests[f"Prod-{n}"]: now - (builds + 1 - n) * DAY for n in range(1, builds + 1)})
+    return digests
+
+
+def drain_into_worker(sqs: Any, queue_url: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """The Lambda poller's job: batches of up to 10 to the worker; successes deleted. Returns failures and bodies."""
+    failures: list[str] = []
+    bodies: list[dict[str, Any]] = []
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        event = {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": {},
+                    "messageAttributes": {},
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:sync",
+                    "awsRegion": "us-east-1",
+                }
+                for m in messages
+            ]
+        }
+        response = sync_repository.handler(event, FakeLambdaContext())
+        failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+        failures.extend(failed)
+        bodies.extend(json.loads(m["Body"]) for m in messages)
+        for message in messages:
+            if message["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return failures, bodies
+
+
+def policy_of(ecr: Any, repository: str) -> dict[str, Any] | None:
+    try:
+        policy: dict[str, Any] = json.loads(ecr.get_lifecycle_policy(repositoryName=repository)["lifecyclePolicyText"])
+    except ecr.exceptions.LifecyclePolicyNotFoundException:
+        return None
+    return policy
+
+
+def test_policy_sync_on_the_emulated_account(
+    emulated_account: EmulatedAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reset_clients()
+    shared_scanner.clear()
+    ecr, ecs, ssm, sqs = (boto3.client(name) for name in ("ecr", "ecs", "ssm", "sqs"))
+    queue_url = sqs.create_queue(QueueName="sync")["QueueUrl"]
+    monkeypatch.setenv("HOUSEKEEPER_CONFIG_PARAMETER", PARAMETER)
+    monkeypatch.setenv("HOUSEKEEPER_SYNC_QUEUE_URL", queue_url)
+    repositories = [f"team-{i}/api" for i in range(12)]
+    for name in [*repositories, "sandbox/tmp"]:
+        ecr.create_repository(repositoryName=name)
+        seed(ecr, name, builds=5)
+    ssm.put_parameter(Name=PARAMETER, Value=json.dumps(CONFIG), Type="String")
+    context = FakeLambdaContext()
+    results: list[sync.SyncResult] = []
+    record = sync.record_sync_result
+    monkeypatch.setattr(sync, "record_sync_result", lambda result: (results.append(result), record(result)))
+
+    # An SSM edit: every in-scope repository ends up holding exactly the compiled policy.
+    planned = plan_sync.handler(ssm_change(), context)
+    failures, bodies = drain_into_worker(sqs, queue_url)
+    assert planned["queued"] == 12
+    assert failures == []
+    assert sorted(b["repositoryName"] for b in bodies) == sorted(repositories)
+    config = load_config(CONFIG)
+    for name in repositories:
+        assert policy_of(ecr, name) == compile_policy(config, name)
+    assert policy_of(ecr, "sandbox/tmp") is None
+
+    # A second run writes nothing.
+    puts: list[Any] = []
+    client("ecr").meta.events.register("before-call.ecr.PutLifecyclePolicy", lambda params, **_: puts.append(1))
+    plan_sync.handler({"id": "sweep", "detail-type": "Scheduled Event", "source": "aws.events"}, context)
+    assert drain_into_worker(sqs, queue_url)[0] == []
+    assert puts == []
+
+    # A config mistake queues nothing and changes nothing.
+    ssm.put_parameter(Name=PARAMETER, Value='{"version": 1, "environments": []}', Type="String", Overwrite=True)
+    assert plan_sync.handler(ssm_change(), context)["reason"] == "CONFIG_INVALID"
+    assert sqs.receive_message(QueueUrl=queue_url).get("Messages", []) == []
+    ssm.delete_parameter(Name=PARAMETER)
+    assert plan_sync.handler(ssm_change("Delete"), context)["reason"] == "CONFIG_DELETED"
+    for name in repositories:
+        assert policy_of(ecr, name) == compile_policy(config, name)
+
+    # A stricter policy that would expire what ECS runs is blocked, with the reason, and not written.
+    stricter = {**CONFIG, "environments": [{**CONFIG["environments"][0], "keep": 2}, CONFIG["environments"][1]]}
+    ssm.put_parameter(Name=PARAMETER, Value=json.dumps(stricter), Type="String")
+    run_moto_service(ecs, "prod-main", "api", [ecr_image_uri("team-0/api", ":Prod-2")])
+    shared_scanner.clear()
+    results.clear()
+    planned = plan_sync.handler(ssm_change("Create"), context)
+    assert planned["queued"] == 12
+    assert drain_into_worker(sqs, queue_url)[0] == []
+    blocked = [r for r in results if r.action == "blocked"]
+    assert [(r.repository, r.reason) for r in blocked] == [("team-0/api", "EXPIRES_IN_USE_IMAGE")]
+    assert [c.tags for c in blocked[0].conflicts] == [("Prod-2",)]
+    assert policy_of(ecr, "team-0/api") == compile_policy(config, "team-0/api")  # unchanged: blocked
+    assert policy_of(ecr, "team-1/api") == compile_policy(load_config(stricter), "team-1/api")
+    reset_clients()
