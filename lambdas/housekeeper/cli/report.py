@@ -96,6 +96,14 @@ def print_report_table(report: Report) -> None:
         for repo in report.repositories
     ]
     before, after = report.before, report.after
+    known = [repo.findings_known for repo in report.repositories]
+
+    def total(count: int) -> str:
+        # Unknown where Inspector could not be read: a partial sum is marked with "+".
+        if known and not any(known):
+            return "unknown"
+        return f"{count:,}" + ("" if all(known) else "+")
+
     rows.append(
         (
             "TOTAL",
@@ -103,10 +111,10 @@ def print_report_table(report: Report) -> None:
             f"{after.images:,}",
             _gb(before.bytes),
             _gb(after.bytes),
-            f"{before.findings_total:,}",
-            f"{before.findings.get('CRITICAL', 0):,}",
-            f"{before.findings.get('HIGH', 0):,}",
-            f"{after.findings_total:,}",
+            total(before.findings_total),
+            total(before.findings.get("CRITICAL", 0)),
+            total(before.findings.get("HIGH", 0)),
+            total(after.findings_total),
             f"{report.monthly_saving_usd:,.2f}",
         )
     )
