@@ -18,6 +18,7 @@ EPOCH = 1_717_243_200.0  # 2024-06-01T12:00:00Z
         "2024-06-01T12:00:00Z",
         "2024-06-01T12:00:00+00:00",
         "2024-06-01T14:00:00+02:00",
+        "2024-06-01T07:00:00-05:00",
         "2024-06-01T12:00:00",
         "2024-06-01T12:00:00.000000+00:00",
         EPOCH,
@@ -84,6 +85,8 @@ def test_activating_image_is_flagged() -> None:
     [
         ({"imageDigest": ""}, "$.imageDigest"),
         ({"imageTags": "v1"}, "$.imageTags"),
+        ({"imageTags": ["v1", 3]}, "$.imageTags"),
+        ({"childDigests": ["sha256:x", None]}, "$.childDigests"),
         ({"childDigests": "sha256:x"}, "$.childDigests"),
         ({"imageSizeInBytes": "big"}, "$.imageSizeInBytes"),
     ],

@@ -71,10 +71,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from housekeeper.core.errors import InvalidInput, PolicyInvalid, Problem
-from housekeeper.core.images import ARCHIVE, STANDARD, ImageRecord
+from housekeeper.core.images import ACTIVATING, ARCHIVE, STANDARD, ImageRecord, cyclic_gc_paused
 
 EXPIRE = "EXPIRE"
 TRANSITION = "TRANSITION"
@@ -88,9 +88,11 @@ _ACTIONS = {"expire": EXPIRE, "transition": TRANSITION}
 _HIGH = "\U0010ffff"
 
 
-@dataclass(frozen=True, slots=True)
-class ImageAction:
-    """What one rule does to one image. `target_storage_class` is set for transitions only."""
+class ImageAction(NamedTuple):
+    """What one rule does to one image. `target_storage_class` is set for transitions only.
+
+    A NamedTuple rather than a dataclass: a policy can act on 100,000 images and this is built once per action.
+    """
 
     image: ImageRecord
     action_type: str
@@ -162,22 +164,35 @@ def evaluate(policy: Mapping[str, Any], images: Sequence[ImageRecord], now: floa
     rules = _read_rules(policy)
     moment = _epoch(now)
     _reject_duplicate_digests(images)
+    with cyclic_gc_paused():  # evaluation builds one object per action and no cycles
+        return _evaluate(rules, images, moment)
 
-    actions: list[ImageAction] = []
+
+def _evaluate(rules: Sequence[_Rule], images: Sequence[ImageRecord], moment: float) -> Evaluation:
+
+    # Each rule yields a block of actions, oldest image first; blocks are then laid out in priority order.
+    blocks: list[tuple[int, list[ImageAction]]] = []
     for storage_class in (STANDARD, ARCHIVE):
         class_rules = [rule for rule in rules if rule.storage_class == storage_class]
         if not class_rules:
             continue
         members = [image for image in images if image.storage_class == storage_class]
         if members:
-            actions.extend(_evaluate_class(class_rules, members, storage_class, moment))
+            blocks.extend(_evaluate_class(class_rules, members, storage_class, moment))
+    blocks.sort(key=lambda block: block[0])
+    actions = [action for _, block in blocks for action in block]
 
-    actions, spared = _apply_manifest_list_guard(actions, images)
-    actions.sort(key=lambda a: (a.rule_priority, a.image.pushed_at, a.image.digest))
+    # Manifest lists and referrers are rare: find them in one pass, then look only at them.
+    linked = [image for image in images if image.child_digests or image.subject_digest is not None]
+    actions, spared = _apply_manifest_list_guard(actions, linked)
     expiring = frozenset(a.image.digest for a in actions if a.action_type == EXPIRE)
     transitioning = frozenset(a.image.digest for a in actions if a.action_type == TRANSITION)
     gone = expiring | transitioning
-    referrers = frozenset(image.digest for image in images if image.subject_digest in gone and image.digest not in gone)
+    referrers = frozenset(
+        image.digest
+        for image in linked
+        if image.subject_digest is not None and image.subject_digest in gone and image.digest not in gone
+    )
     return Evaluation(actions, expiring, transitioning, frozenset(spared), referrers)
 
 
@@ -309,13 +324,14 @@ def _reject_duplicate_digests(images: Sequence[ImageRecord]) -> None:
 
 
 class _TagIndex:
-    """Every (tag, image number) of one storage class, sorted by tag, so selections avoid a scan per image."""
+    """Every tag of one storage class as a sorted "tag<TAB>image number" line, so that a prefix selection is two
+    bisections and a glob one regex scan, instead of a Python test per image and rule. (A tab sorts below every
+    character a Docker tag can hold, and no tag contains one.)"""
 
-    def __init__(self, images: Sequence[ImageRecord]) -> None:
-        pairs = sorted((tag, number) for number, image in enumerate(images) for tag in image.tags)
-        self._tags = [tag for tag, _ in pairs]
-        self._owners = [number for _, number in pairs]
-        self._lines: str | None = None
+    def __init__(self, tag_tuples: Sequence[tuple[str, ...]]) -> None:
+        # Fresh strings lie together in memory, so this sort is faster than sorting the images' own tags.
+        self._lines = sorted([f"{tag}\t{number}" for number, tags in enumerate(tag_tuples) for tag in tags])
+        self._text: str | None = None
         self._cache: dict[tuple[str, str], frozenset[int]] = {}
 
     def owners_of(self, kind: str, text: str) -> frozenset[int]:
@@ -323,78 +339,124 @@ class _TagIndex:
         key = (kind, text)
         found = self._cache.get(key)
         if found is None:
-            found = self._prefix(text) if kind == "prefix" else self._pattern(text)
+            if "\t" in text or "\n" in text:  # no tag holds these; they would match the separators
+                found = frozenset()
+            else:
+                found = self._prefix(text) if kind == "prefix" else self._pattern(text)
             self._cache[key] = found
         return found
 
-    def _range(self, prefix: str) -> tuple[int, int]:
-        return bisect_left(self._tags, prefix), bisect_left(self._tags, prefix + _HIGH)
+    def _owners(self, low: int, high: int) -> frozenset[int]:
+        return frozenset(int(line[line.rindex("\t") + 1 :]) for line in self._lines[low:high])
 
     def _prefix(self, prefix: str) -> frozenset[int]:
-        low, high = self._range(prefix)
-        return frozenset(self._owners[low:high])
+        return self._owners(bisect_left(self._lines, prefix), bisect_left(self._lines, prefix + _HIGH))
 
     def _pattern(self, pattern: str) -> frozenset[int]:
         literal_head, star, _ = pattern.partition("*")
         if not star:  # no wildcard: the whole tag must equal the pattern
-            low, high = bisect_left(self._tags, pattern), bisect_left(self._tags, pattern + "\0")
-            return frozenset(self._owners[low:high])
+            return self._owners(bisect_left(self._lines, pattern + "\t"), bisect_left(self._lines, pattern + "\n"))
         if pattern == literal_head + "*":  # a plain prefix glob such as "prod*"
             return self._prefix(literal_head)
-        regex = _glob_regex(pattern)
+        line_regex = re.compile(_glob_body(pattern) + r"\t(\d+)")
         if literal_head:  # the matches lie inside the literal head's prefix range
-            low, high = self._range(literal_head)
-            tags, owners = self._tags, self._owners
-            return frozenset(owners[k] for k in range(low, high) if regex.fullmatch(tags[k]))
-        if self._lines is None:
-            self._lines = "".join(f"{tag}\t{owner}\n" for tag, owner in zip(self._tags, self._owners, strict=True))
-        line_regex = re.compile("^" + _glob_body(pattern) + r"\t(\d+)$", re.MULTILINE)
-        return frozenset(int(owner) for owner in line_regex.findall(self._lines))
+            low, high = bisect_left(self._lines, literal_head), bisect_left(self._lines, literal_head + _HIGH)
+            matches = (line_regex.fullmatch(line) for line in self._lines[low:high])
+            return frozenset(int(match.group(1)) for match in matches if match)
+        # A leading wildcard: one regex scan over all lines, in C.
+        if self._text is None:
+            self._text = "\n".join(self._lines)
+        return frozenset(map(int, re.findall("^" + line_regex.pattern + "$", self._text, re.MULTILINE)))
 
 
 def _glob_body(pattern: str) -> str:
     return "[^\t\n]*".join(re.escape(part) for part in pattern.split("*"))
 
 
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(_glob_body(pattern))
+class _Clock:
+    """One time per image (push, last use or archive time) and the image numbers sorted by it, built on demand."""
+
+    def __init__(self, times: list[float | None]) -> None:
+        known = [n for n, t in enumerate(times) if t is not None]
+        values = [t for t in times if t is not None]
+        order = sorted(range(len(values)), key=values.__getitem__)
+        self._numbers = [known[k] for k in order]
+        self._times = [values[k] for k in order]
+
+    def older_than(self, now: float, span: float) -> frozenset[int]:
+        """Numbers of images whose time t satisfies `now - t > span` (strictly older); a prefix of the sorted times."""
+        low, high = 0, len(self._times)
+        while low < high:  # first position where the image is not older (the predicate is monotone in t)
+            middle = (low + high) // 2
+            if now - self._times[middle] > span:
+                low = middle + 1
+            else:
+                high = middle
+        return frozenset(self._numbers[:low])
+
+
+class _ClassView:
+    """One storage class's images numbered newest first (rule 8), with their tag index and clocks."""
+
+    def __init__(self, members: Sequence[ImageRecord], storage_class: str) -> None:
+        if storage_class == ARCHIVE:
+            rank = [i.last_archived_at if i.last_archived_at is not None else i.pushed_at for i in members]
+        else:
+            rank = [i.last_activated_at if i.last_activated_at is not None else i.pushed_at for i in members]
+        if len(set(rank)) < len(rank):  # ties: break them by digest, so the input order never matters
+            by_digest = sorted(range(len(members)), key=lambda k: members[k].digest)
+            permutation = sorted(by_digest, key=rank.__getitem__, reverse=True)  # stable: ties keep digest order
+        else:
+            permutation = sorted(range(len(members)), key=rank.__getitem__, reverse=True)
+        self.images = [members[k] for k in permutation]
+        self.everyone = frozenset(range(len(self.images)))
+        tag_tuples = [image.tags for image in self.images]
+        self.tags = _TagIndex(tag_tuples)
+        self.untagged = frozenset(n for n, tags in enumerate(tag_tuples) if not tags)
+        self.frozen = frozenset(n for n, image in enumerate(self.images) if image.image_status == ACTIVATING)
+        self._clocks: dict[str, _Clock] = {}
+
+    def clock(self, count_type: str) -> _Clock:
+        clock = self._clocks.get(count_type)
+        if clock is None:
+            times: list[float | None]
+            if count_type == "sinceImagePushed":
+                times = [image.pushed_at for image in self.images]
+            elif count_type == "sinceImagePulled":
+                times = [_last_use(image) for image in self.images]
+            else:
+                times = [image.last_archived_at for image in self.images]
+            clock = self._clocks[count_type] = _Clock(times)
+        return clock
 
 
 def _evaluate_class(
     rules: Sequence[_Rule], members: Sequence[ImageRecord], storage_class: str, now: float
-) -> list[ImageAction]:
-    # Number the images newest first once (rule 8); a sorted list of numbers is then a youngest-to-oldest pool.
-    if storage_class == ARCHIVE:
-        ordered = sorted(members, key=lambda i: (-(i.last_archived_at or i.pushed_at), i.digest))
-    else:
-        ordered = sorted(
-            members,
-            key=lambda i: (-(i.last_activated_at if i.last_activated_at is not None else i.pushed_at), i.digest),
-        )
-    index = _TagIndex(ordered)
-    everyone = frozenset(range(len(ordered)))
-    untagged = frozenset(n for n, image in enumerate(ordered) if not image.tags)
-    frozen = frozenset(n for n, image in enumerate(ordered) if image.activating)
-
+) -> list[tuple[int, list[ImageAction]]]:
+    view = _ClassView(members, storage_class)
     protected: set[int] = set()  # matched by the tag selection of a higher-priority rule (rules 2-4)
-    actions: list[ImageAction] = []
+    blocks: list[tuple[int, list[ImageAction]]] = []
     for rule in rules:
         if rule.tag_status == "any":
-            pool = everyone
+            pool = view.everyone
         elif rule.tag_status == "untagged":
-            pool = untagged
+            pool = view.untagged
         else:
-            pool = _match_all(index, rule.tag_filters)
+            pool = _match_all(view.tags, rule.tag_filters)
         if not pool:
             continue
-        selected = _select(rule, pool, ordered, now)
-        if rule.action_type == TRANSITION and rule.target_storage_class == storage_class:
-            selected = []  # already there (rule 12)
-        for number in selected:
-            if number not in protected and number not in frozen:
-                actions.append(ImageAction(ordered[number], rule.action_type, rule.priority, rule.target_storage_class))
+        already_there = rule.action_type == TRANSITION and rule.target_storage_class == storage_class
+        if not already_there:  # a transition never targets the class the image is in (rule 12)
+            chosen = _select(rule, pool, view, now) - protected - view.frozen
+            if chosen:
+                images = view.images
+                block = [
+                    ImageAction(images[n], rule.action_type, rule.priority, rule.target_storage_class)
+                    for n in sorted(chosen, reverse=True)  # oldest first: ECR expires older images first
+                ]
+                blocks.append((rule.priority, block))
         protected.update(pool)
-    return actions
+    return blocks
 
 
 def _match_all(index: _TagIndex, filters: Sequence[tuple[str, str]]) -> frozenset[int]:
@@ -408,22 +470,14 @@ def _match_all(index: _TagIndex, filters: Sequence[tuple[str, str]]) -> frozense
     return result or frozenset()
 
 
-def _select(rule: _Rule, pool: frozenset[int], ordered: Sequence[ImageRecord], now: float) -> list[int]:
+def _select(rule: _Rule, pool: frozenset[int], view: _ClassView, now: float) -> set[int] | frozenset[int]:
     """The image numbers of `pool` that the rule's count or age criterion picks (rules 8-11)."""
     if rule.count_type == "imageCountMoreThan":
-        return sorted(pool)[rule.count_number :]
-    span = rule.count_number * DAY_SECONDS
-    if rule.count_type == "sinceImagePushed":
-        return [n for n in pool if now - ordered[n].pushed_at > span]
-    if rule.count_type == "sinceImagePulled":
-        return [n for n in pool if now - _last_use(ordered[n]) > span]
-    # sinceImageTransitioned: only images with a known archive time (rule 11).
-    picked = []
-    for n in pool:
-        archived_at = ordered[n].last_archived_at
-        if archived_at is not None and now - archived_at > span:
-            picked.append(n)
-    return picked
+        if rule.count_number >= len(pool):
+            return frozenset()
+        return set(sorted(pool)[rule.count_number :])
+    # sinceImagePushed / sinceImagePulled / sinceImageTransitioned (only images with a known archive time).
+    return pool & view.clock(rule.count_type).older_than(now, rule.count_number * DAY_SECONDS)
 
 
 def _last_use(image: ImageRecord) -> float:
@@ -438,11 +492,13 @@ def _last_use(image: ImageRecord) -> float:
 
 
 def _apply_manifest_list_guard(
-    actions: list[ImageAction], images: Sequence[ImageRecord]
+    actions: list[ImageAction], linked: Sequence[ImageRecord]
 ) -> tuple[list[ImageAction], set[str]]:
-    """Drop actions on images that a kept manifest list references (rule 13), until nothing changes."""
+    """Drop actions on images that a kept manifest list references (rule 13), until nothing changes.
+
+    `linked` holds at least every image with child digests (the manifest lists)."""
     parents: dict[str, list[ImageRecord]] = {}
-    for image in images:
+    for image in linked:
         for child in image.child_digests:
             if child != image.digest:
                 parents.setdefault(child, []).append(image)
