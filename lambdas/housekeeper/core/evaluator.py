@@ -53,7 +53,8 @@ Rules implemented:
     not a rule outcome, so it is not in the preview; `Evaluation.cascading_referrers` lists them.
 
 Choices where the docs are silent (so that results are deterministic and conservative):
-- equal ranking times are broken by digest, newest-first order `(-time, digest)`;
+- equal ranking times are broken by digest, newest-first order `(-time, digest)`, so the input order never matters;
+- duplicate digests in the input are rejected (InvalidInput): a digest is one image of a repository;
 - images in `imageStatus` ACTIVATING (being restored) count in the standard class but are never acted on.
 
 The evaluator does not validate policies (housekeeper.core.policy does). It evaluates any policy ECR accepts, and
@@ -102,7 +103,10 @@ class ImageAction(NamedTuple):
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The outcome of a policy on a set of images at one moment."""
+    """The outcome of a policy on a set of images at one moment.
+
+    `actions` come in rule priority order and, within a rule, oldest image first (the order ECR expires them).
+    """
 
     actions: list[ImageAction]
     expiring_digests: frozenset[str]
