@@ -18,6 +18,7 @@ from housekeeper import observability
 from housekeeper.aws.session import client, reset_clients
 from housekeeper.core.compiler import compile_policy
 from housekeeper.core.config import load_config
+from housekeeper.handlers import _runtime as runtime
 from housekeeper.handlers import plan_sync as plan_sync_handler
 from housekeeper.handlers import sync_repository as worker_handler
 from housekeeper.logic import sync
@@ -388,7 +389,7 @@ def test_a_worker_that_meets_an_invalid_config_writes_nothing(account: Account) 
     account.plan(ssm_change())
     messages = account.receive()
     account.put_config("{}")
-    worker_handler.config_gateway()._provider.clear_cache()
+    runtime.ssm_gateway()._provider.clear_cache()
 
     assert account.work(messages) == []
     assert account.policy("shop/api") is None
@@ -407,7 +408,7 @@ def test_a_deleted_config_queues_nothing_and_policies_stay(account: Account) -> 
     planned = account.plan(ssm_change("Delete"))
     assert (planned["queued"], planned["reason"]) == (0, "CONFIG_DELETED")
     # The next sweep, once the warm container's cached copy has expired, finds no parameter at all.
-    worker_handler.config_gateway()._provider.clear_cache()
+    runtime.ssm_gateway()._provider.clear_cache()
     planned = account.plan(SWEEP)
     assert (planned["queued"], planned["reason"]) == (0, "CONFIG_DELETED")
     assert account.receive() == []
@@ -511,7 +512,7 @@ def test_the_worker_reads_the_config_once_per_invocation(account: Account) -> No
         seed_repository(f"team/app-{index}")
     account.put_config(config_json())
     account.plan(SWEEP)
-    worker_handler.config_gateway()._provider.clear_cache()
+    runtime.ssm_gateway()._provider.clear_cache()
     reads: list[Any] = []
     client("ssm").meta.events.register("before-call.ssm.GetParameter", lambda params, **_: reads.append(params))
     assert account.work(batch_size=4) == []

@@ -11,8 +11,11 @@ import os
 from housekeeper.aws.ecr import Boto3EcrGateway
 from housekeeper.aws.ecs import Boto3EcsGateway
 from housekeeper.aws.session import client
+from housekeeper.aws.sqs import Boto3SqsGateway
 from housekeeper.aws.ssm import Boto3SsmGateway
 from housekeeper.core.errors import HousekeeperError
+from housekeeper.logic.in_use import shared_scanner
+from housekeeper.logic.sync import InlineSync, MessageSink, prepare_run
 
 CONFIG_PARAMETER_VARIABLE = "HOUSEKEEPER_CONFIG_PARAMETER"
 SYNC_QUEUE_URL_VARIABLE = "HOUSEKEEPER_SYNC_QUEUE_URL"
@@ -58,3 +61,22 @@ def ecr_gateway() -> Boto3EcrGateway:
 
 def ecs_gateway() -> Boto3EcsGateway:
     return Boto3EcsGateway(client("ecs"))
+
+
+def sqs_gateway() -> Boto3SqsGateway:
+    return Boto3SqsGateway(client("sqs"))
+
+
+def message_sink(config_parameter: str) -> MessageSink:
+    """The queue when one is configured; otherwise (a minimal install) sync each repository inline."""
+    if sync_queue_url():
+        return sqs_gateway()
+    return InlineSync(
+        lambda: prepare_run(
+            ssm=ssm_gateway(),
+            config_parameter=config_parameter,
+            ecr=ecr_gateway(),
+            ecs=ecs_gateway(),
+            scanner=shared_scanner,
+        )
+    )

@@ -120,11 +120,6 @@ def _parameter_name(name: str) -> str:
 # --- config ---------------------------------------------------------------------------------------------------
 
 
-def read_sync_config(ssm: SsmGateway, parameter: str, *, force_fetch: bool = False) -> Config:
-    """The validated central config. Raises ConfigInvalid (with JSON paths) or NotFound (deleted parameter)."""
-    return read_config(ssm, parameter, force_fetch=force_fetch)
-
-
 # --- plan -----------------------------------------------------------------------------------------------------
 
 
@@ -185,7 +180,7 @@ def plan_sync(
             ),
         )
     try:
-        config = read_sync_config(ssm, config_parameter, force_fetch=trigger.kind == CONFIG_CHANGE)
+        config = read_config(ssm, config_parameter, force_fetch=trigger.kind == CONFIG_CHANGE)
     except ConfigInvalid as exc:
         return PlanOutcome(trigger, reason=CONFIG_INVALID, problems=tuple(exc.problems))
     except NotFound:
@@ -407,7 +402,7 @@ def prepare_run(
 ) -> SyncRun | ConfigFailure:
     """Read and validate the config once for a whole invocation. `write=None` follows the config's `mode`."""
     try:
-        config = read_sync_config(ssm, config_parameter, force_fetch=force_fetch)
+        config = read_config(ssm, config_parameter, force_fetch=force_fetch)
     except ConfigInvalid as exc:
         return ConfigFailure(CONFIG_INVALID, tuple(exc.problems))
     except NotFound:
