@@ -529,3 +529,20 @@ def test_without_a_queue_plan_sync_syncs_the_repositories_itself(
     assert planned["queued"] == 1
     assert account.receive() == []
     assert account.policy("shop/api") == compile_policy(load_config(config_json()), "shop/api")
+
+
+def test_a_warm_worker_applies_the_edited_config_not_its_cached_copy(account: Account) -> None:
+    seed_repository("shop/api")
+    account.put_config(config_json())
+    account.plan(SWEEP)
+    assert account.work() == []  # the worker has now cached the first config
+    edited = config_json(catchAll={"expireAfterDays": 60})
+    account.put_config(edited)  # the dispatcher runs in another Lambda: the worker's cache is not refreshed
+
+    account.sqs.send_message(
+        QueueUrl=account.queue_url, MessageBody=json.dumps({"repositoryName": "shop/api", "trigger": "config-change"})
+    )
+    assert account.work() == []
+
+    assert account.policy("shop/api") == compile_policy(load_config(edited), "shop/api")
+    assert account.decisions()["shop/api"] == "updated"

@@ -1,6 +1,7 @@
 """Lambda: the SQS worker. Syncs each message's repository; a failed repository fails only its own message.
 
-The config is read once per invocation (and cached across warm invocations by Powertools Parameters); the ECS
+The config is read once per invocation and cached across warm invocations by Powertools Parameters; a batch that a
+config change queued reads it afresh, so a warm worker never applies the config from before the edit. The ECS
 in-use scan runs at most once per invocation and is shared for a short TTL.
 """
 
@@ -13,12 +14,33 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from housekeeper.core.errors import MalformedEvent
 from housekeeper.handlers._runtime import config_parameter_name, ecr_gateway, ecs_gateway, ssm_gateway
 from housekeeper.logic.in_use import shared_scanner
-from housekeeper.logic.sync import ConfigFailure, SyncRun, handle_sync_message, prepare_run, record_config_failure
+from housekeeper.logic.sync import (
+    CONFIG_CHANGE,
+    ConfigFailure,
+    SyncRun,
+    handle_sync_message,
+    parse_sync_message,
+    prepare_run,
+    record_config_failure,
+)
 from housekeeper.observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def _after_config_change(event: dict[str, Any]) -> bool:
+    """Messages queued by an SSM edit must see the new config, not the copy a warm worker cached before it."""
+    for record in event.get("Records") or []:
+        try:
+            message = parse_sync_message(record.get("body"))
+        except MalformedEvent:
+            continue
+        if message.trigger == CONFIG_CHANGE:
+            return True
+    return False
 
 
 def _record_handler(prepared: SyncRun | ConfigFailure, record: SQSRecord) -> dict[str, Any]:
@@ -31,7 +53,12 @@ def _record_handler(prepared: SyncRun | ConfigFailure, record: SQSRecord) -> dic
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parameter = config_parameter_name()
     prepared = prepare_run(
-        ssm=ssm_gateway(), config_parameter=parameter, ecr=ecr_gateway(), ecs=ecs_gateway(), scanner=shared_scanner
+        ssm=ssm_gateway(),
+        config_parameter=parameter,
+        ecr=ecr_gateway(),
+        ecs=ecs_gateway(),
+        scanner=shared_scanner,
+        force_fetch=_after_config_change(event),
     )
     if isinstance(prepared, ConfigFailure):
         record_config_failure(prepared.reason, prepared.problems, parameter)
