@@ -54,13 +54,9 @@ def worker_statements(parameter_arn: str, queue_arn: str) -> list[iam.PolicyStat
     return [
         iam.PolicyStatement(
             sid="SyncLifecyclePolicies",
-            actions=[
-                "ecr:DescribeImages",
-                "ecr:DescribeRepositories",
-                "ecr:GetLifecyclePolicy",
-                "ecr:ListImages",
-                "ecr:PutLifecyclePolicy",
-            ],
+            # Exactly what sync_repository calls: no ListImages (DescribeImages lists them with the fields the
+            # evaluator needs) and no DescribeRepositories (a missing repository shows in GetLifecyclePolicy).
+            actions=["ecr:DescribeImages", "ecr:GetLifecyclePolicy", "ecr:PutLifecyclePolicy"],
             resources=[account_arn("ecr", "repository/*")],
         ),
         iam.PolicyStatement(

@@ -215,9 +215,7 @@ def test_worker_role_grants_exactly_policy_sync_and_in_use_reads(template: dict[
     sync_queue = get_att(queue_id(template, "ecr-housekeeper-sync"))
     assert role_grants(template, role_of(template, name)) == {
         ("ecr:DescribeImages", ECR_REPOSITORIES),
-        ("ecr:DescribeRepositories", ECR_REPOSITORIES),
         ("ecr:GetLifecyclePolicy", ECR_REPOSITORIES),
-        ("ecr:ListImages", ECR_REPOSITORIES),
         ("ecr:PutLifecyclePolicy", ECR_REPOSITORIES),
         ("ecs:DescribeTasks", ecs("task/*")),
         ("ecs:ListClusters", "*"),
