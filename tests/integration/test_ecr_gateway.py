@@ -9,7 +9,15 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from housekeeper.aws.ecr import ALREADY_PRESENT, CONFLICT, MANIFEST_MEDIA_TYPES, TAGGED, Boto3EcrGateway, DigestMismatch
+from housekeeper.aws.ecr import (
+    ALREADY_PRESENT,
+    CONFLICT,
+    MANIFEST_MEDIA_TYPES,
+    TAG_LIMIT,
+    TAGGED,
+    Boto3EcrGateway,
+    DigestMismatch,
+)
 from housekeeper.aws.errors import NotFound, Throttled
 from housekeeper.aws.session import reset_clients
 from moto import mock_aws
@@ -181,6 +189,20 @@ def test_put_image_sends_manifest_bytes_media_type_and_digest_guard() -> None:
         stub.assert_no_pending_responses()
 
 
+def test_an_image_with_ecrs_maximum_of_1000_tags_is_reported_and_not_written() -> None:
+    """ECR allows 1,000 tags per image: the 1,001st is reported as tag_limit, and no PutImage is sent."""
+    ecr = boto3.client("ecr", region_name="us-east-1")
+    digest = sha256_digest("full")
+    full = {"imageDigest": digest, "imageTags": [f"t{n}" for n in range(1000)], "imagePushedAt": 1}
+    with Stubber(ecr) as stub:  # any further call (BatchGetImage, PutImage) would fail the stub
+        stub.add_response("describe_images", {"imageDetails": [full]})
+        stub.add_client_error("describe_images", "ImageNotFoundException", http_status_code=400)
+        outcome = Boto3EcrGateway(ecr).retag("api", digest, "Prod-1")
+        stub.assert_no_pending_responses()
+    assert outcome.status == TAG_LIMIT
+    assert "1000 tags" in outcome.detail
+
+
 def test_a_manifest_under_another_digest_is_refused() -> None:
     ecr = boto3.client("ecr", region_name="us-east-1")
     asked = sha256_digest("asked")
@@ -300,3 +322,25 @@ def test_lifecycle_preview_start_and_every_result_page() -> None:
         preview = gateway.get_lifecycle_preview("api")
     assert preview.status == "COMPLETE"
     assert [r["imageDigest"] for r in preview.results] == [sha256_digest("p"), sha256_digest("q")]
+
+
+def test_repositories_are_listed_a_thousand_per_page(ecr: Any) -> None:
+    """A sweep over 100,000 repositories costs 100 DescribeRepositories calls, not the 1,000 of the default page."""
+    repository = {
+        "repositoryArn": "arn:aws:ecr:us-east-1:123456789012:repository/api",
+        "registryId": "123456789012",
+        "repositoryName": "api",
+        "repositoryUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/api",
+        "imageTagMutability": "MUTABLE",
+    }
+    with Stubber(ecr) as stub:
+        stub.add_response(
+            "describe_repositories", {"repositories": [repository], "nextToken": "t"}, {"maxResults": 1000}
+        )
+        stub.add_response(
+            "describe_repositories",
+            {"repositories": [{**repository, "repositoryName": "web"}]},
+            {"maxResults": 1000, "nextToken": "t"},
+        )
+        assert [r.name for r in Boto3EcrGateway(ecr).iter_repositories()] == ["api", "web"]
+        stub.assert_no_pending_responses()

@@ -71,9 +71,10 @@ class Boto3EcrGateway:
         return _repository_info(response["repositories"][0])
 
     def iter_repositories(self) -> Iterator[RepositoryInfo]:
+        """Every repository, 1,000 per page (ECR's maximum; its default is 100): 100 calls for 100,000 repositories."""
         paginator = self._ecr.get_paginator("describe_repositories")
         with aws_call("ecr:DescribeRepositories"):
-            for page in paginator.paginate():
+            for page in paginator.paginate(PaginationConfig={"PageSize": 1000}):
                 for repository in page.get("repositories", []):
                     yield _repository_info(repository)
 
