@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -81,3 +83,31 @@ def test_yes_tags_every_running_ecr_image_in_configured_environments(
 def test_without_a_config_source_it_exits_2(account: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["backfill"]) == 2
     assert "--parameter" in capsys.readouterr().err
+
+
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal, as when an operator runs the command by hand."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_progress_bar_over_the_clusters_goes_to_stderr_and_keeps_stdout_clean(
+    account: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+
+    assert main(["backfill", "--config", str(EXAMPLE_CONFIG), "--output", "json"]) == 0
+
+    assert json.loads(capsys.readouterr().out)["clusters"] == ["prod-main", "staging-eu"]
+    drawn = terminal.getvalue()
+    assert "clusters [" in drawn and "] 1/2" in drawn
+    assert "] 2/2\n" in drawn
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(
+    account: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["backfill", "--config", str(EXAMPLE_CONFIG), "--output", "json"]) == 0
+    assert "] 1/2" not in capsys.readouterr().err
