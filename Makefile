@@ -52,7 +52,7 @@ nag: install
 deploy: install
 	$(CDK) deploy
 
-demo: install
+demo: $(STAMP)
 	$(BIN)/python -m demo
 
 clean:

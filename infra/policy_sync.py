@@ -118,7 +118,10 @@ class PolicySync(Construct):  # type: ignore[misc]  # CDK types are opaque to my
                 function_name=names.dispatcher_function,
                 handler=DISPATCHER_HANDLER,
                 description="Validates the config and queues one lifecycle-policy sync per repository",
-                timeout=Duration.seconds(300),
+                # Lambda's maximum: a sweep of ECR's 100,000-repository limit is 100 listing calls and 10,000
+                # SendMessageBatch calls, one after another (a few minutes on AWS), and a timeout would make
+                # EventBridge retry the whole fan-out.
+                timeout=Duration.seconds(900),
                 memory_mb=256,
                 statements=dispatcher_statements(parameter_arn, self.sync_queue.queue_arn),
                 environment={
