@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError, ParamValidationError
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ParamValidationError,
+)
 from housekeeper.aws.errors import AccessDenied, AwsError, NotFound, Throttled, TransientAwsError, aws_call, translate
+from housekeeper.aws.session import client, reset_clients
 
 
 def _client_error(code: str, status: int = 400) -> ClientError:
@@ -50,3 +57,22 @@ def test_aws_call_raises_the_translated_error_with_the_cause_kept() -> None:
     with pytest.raises(NotFound) as caught, aws_call("ssm:GetParameter", "/housekeeper/config"):
         raise _client_error("ParameterNotFound")
     assert isinstance(caught.value.__cause__, ClientError)
+
+
+def test_missing_credentials_or_region_is_a_setup_error_that_says_what_to_set() -> None:
+    error = translate(NoRegionError(), "ecr: create client")
+    assert not error.retryable
+    assert "AWS_REGION" in str(error)
+    assert not translate(NoCredentialsError(), "ecr:DescribeImages").retryable
+
+
+def test_a_client_without_a_region_fails_with_a_project_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    reset_clients()
+    try:
+        with pytest.raises(AwsError, match="AWS_REGION"):
+            client("ecr")
+    finally:
+        reset_clients()

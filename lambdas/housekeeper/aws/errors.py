@@ -6,7 +6,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    ParamValidationError,
+)
 
 from housekeeper.core.errors import HousekeeperError
 
@@ -28,6 +34,7 @@ THROTTLING_CODES = frozenset(
 )
 NOT_FOUND_SUFFIXES = ("NotFoundException", "NotFound", "ParameterNotFound", "NonExistentQueue")
 ACCESS_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"})
+SETUP_HINT = "(set AWS_REGION and credentials, e.g. AWS_PROFILE, as for the AWS CLI)"
 
 
 class AwsError(HousekeeperError):
@@ -79,6 +86,8 @@ def translate(exc: Exception, operation: str, resource: str = "") -> AwsError:
         if status >= 500:
             return TransientAwsError(operation, code, message, resource)
         return AwsError(operation, code, message, resource)
+    if isinstance(exc, NoCredentialsError | NoRegionError):
+        return AwsError(operation, type(exc).__name__, f"{exc} {SETUP_HINT}", resource)
     if isinstance(exc, ParamValidationError):
         # A request botocore refused to send: retrying the same request cannot help.
         return AwsError(operation, "ParamValidationError", str(exc), resource)

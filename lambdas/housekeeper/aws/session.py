@@ -11,6 +11,8 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 
+from housekeeper.aws.errors import aws_call
+
 RETRY_CONFIG = BotoConfig(
     retries={"mode": "adaptive", "max_attempts": 8},
     connect_timeout=5,
@@ -22,8 +24,9 @@ RETRY_CONFIG = BotoConfig(
 @lru_cache(maxsize=32)
 def client(service_name: str, region_name: str | None = None) -> Any:
     """A cached client per service and region: created once per Lambda container, not per call."""
-    session = boto3.session.Session()
-    return session.client(service_name, region_name=region_name, config=RETRY_CONFIG)
+    with aws_call(f"{service_name}: create client"):  # no region configured is a setup error, said plainly
+        session = boto3.session.Session()
+        return session.client(service_name, region_name=region_name, config=RETRY_CONFIG)
 
 
 def reset_clients() -> None:
