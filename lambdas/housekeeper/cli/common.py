@@ -10,12 +10,15 @@ import argparse
 import logging
 import os
 import sys
+import time
+from pathlib import Path
 
 from housekeeper.aws.ecr import Boto3EcrGateway
 from housekeeper.aws.ecs import Boto3EcsGateway
 from housekeeper.aws.ssm import Boto3SsmGateway
 from housekeeper.core.config import Config, load_config
 from housekeeper.core.errors import InvalidInput, Problem
+from housekeeper.core.images import parse_time
 from housekeeper.logic.config_source import read_config
 
 CONFIG_PARAMETER_VARIABLE = "HOUSEKEEPER_CONFIG_PARAMETER"
@@ -33,17 +36,30 @@ def add_config_source_arguments(parser: argparse.ArgumentParser, required: bool 
     parser.set_defaults(config_required=required)
 
 
-def has_config_source(args: argparse.Namespace) -> bool:
-    return bool(
-        getattr(args, "config", None) or getattr(args, "parameter", None) or os.environ.get(CONFIG_PARAMETER_VARIABLE)
-    )
+def read_text(path: str, what: str) -> str:
+    """A file's text, or stdin for '-'; an unreadable file is bad input (exit 2), not a crash."""
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidInput(f"cannot read {what} {path}", [Problem("$", reason)]) from None
+
+
+def now_from_argument(value: str | None) -> float:
+    """`--now` (ISO-8601 or epoch seconds) as epoch seconds; the current time when not given. Bad input exits 2."""
+    if value is None:
+        return time.time()
+    try:
+        return parse_time(value, "--now")
+    except InvalidInput as exc:
+        raise InvalidInput("--now", exc.problems) from None
 
 
 def load_config_from_args(args: argparse.Namespace) -> Config:
     """The validated config from --config, --parameter or $HOUSEKEEPER_CONFIG_PARAMETER. Bad config exits 2."""
     if getattr(args, "config", None):
-        from housekeeper.cli.validate import read_text
-
         return load_config(read_text(args.config, "config"))
     parameter = getattr(args, "parameter", None) or os.environ.get(CONFIG_PARAMETER_VARIABLE)
     if not parameter:

@@ -10,8 +10,8 @@ import sys
 import textwrap
 from typing import Any
 
+from housekeeper.cli.common import read_text
 from housekeeper.cli.output import EXIT_OK, add_output_argument, print_json, print_table
-from housekeeper.cli.validate import read_text
 from housekeeper.core.compiler import compile_policy
 from housekeeper.core.config import load_config
 from housekeeper.core.policy import policy_text, require_valid_policy

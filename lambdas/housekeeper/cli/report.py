@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from housekeeper.cli.output import (
 )
 from housekeeper.core.config import Config
 from housekeeper.core.errors import InvalidInput, Problem
-from housekeeper.core.images import parse_time
 from housekeeper.logic.report import BYTES_PER_GB, Report, build_report
 from housekeeper.logic.report_html import render_html
 
@@ -124,20 +122,11 @@ def print_report_table(report: Report) -> None:
             print(f"note: {repo.repository}: {repo.note}", file=sys.stderr)
 
 
-def _now(args: argparse.Namespace) -> float:
-    if not args.now:
-        return time.time()
-    try:
-        return parse_time(args.now, "--now")
-    except InvalidInput:
-        raise InvalidInput("arguments", [Problem("--now", f"not an ISO-8601 time: {args.now!r}")]) from None
-
-
 def run(args: argparse.Namespace) -> int:
     from housekeeper.aws.inspector import Boto3InspectorGateway
 
     common.logs_to_stderr()
-    now = _now(args)
+    now = common.now_from_argument(args.now)
     config: Config = common.load_config_from_args(args)
     report = build_report(
         config,

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-import time
-from pathlib import Path
 from typing import Any
 
+from housekeeper.cli.common import now_from_argument, read_text
 from housekeeper.cli.output import EXIT_OK, add_output_argument, print_json, print_table
 from housekeeper.core.errors import InvalidInput, Problem
 from housekeeper.core.evaluator import TRANSITION, Evaluation, evaluate, format_time
-from housekeeper.core.images import ImageRecord, parse_images_document, parse_time
+from housekeeper.core.images import ImageRecord, parse_images_document
 from housekeeper.core.policy import read_policy_document, require_valid_policy
 
 DESCRIPTION = """\
@@ -68,10 +66,10 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.policy == "-" and args.images == "-":
         raise InvalidInput("arguments", [Problem("--policy/--images", "only one of them can read standard input")])
-    policy = read_policy_document(_read(args.policy, "policy"))
+    policy = read_policy_document(read_text(args.policy, "policy file"))
     require_valid_policy(policy)
-    images = parse_images_document(_parse_json(_read(args.images, "images"), "images"))
-    now = time.time() if args.now is None else _parse_now(args.now)
+    images = parse_images_document(_parse_json(read_text(args.images, "images file"), "images"))
+    now = now_from_argument(args.now)
 
     evaluation = evaluate(policy, images, now)
     if args.output == "json":
@@ -81,17 +79,6 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read(path: str, what: str) -> str:
-    """A file's text, or stdin for '-'; an unreadable file is bad input (exit 2), not a crash."""
-    if path == "-":
-        return sys.stdin.read()
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise InvalidInput(f"cannot read {what} file {path}", [Problem("$", reason)]) from None
-
-
 def _parse_json(text: str, what: str) -> Any:
     try:
         return json.loads(text)
@@ -99,13 +86,6 @@ def _parse_json(text: str, what: str) -> Any:
         raise InvalidInput(
             what, [Problem("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
         ) from None
-
-
-def _parse_now(value: str) -> float:
-    try:
-        return parse_time(value, "--now")
-    except InvalidInput as exc:
-        raise InvalidInput("--now", exc.problems) from None
 
 
 def _print_table(evaluation: Evaluation, images: list[ImageRecord], now: float) -> None:

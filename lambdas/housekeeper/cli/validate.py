@@ -8,13 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
+from housekeeper.cli.common import read_text
 from housekeeper.cli.output import EXIT_BAD_INPUT, EXIT_OK, add_output_argument, print_json, print_table
 from housekeeper.core.compiler import compile_policy_for
 from housekeeper.core.config import Config, load_config
-from housekeeper.core.errors import ConfigInvalid, InvalidInput, Problem
+from housekeeper.core.errors import ConfigInvalid, Problem
 
 
 def register(subparsers: Any) -> None:
@@ -32,17 +32,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("config", metavar="CONFIG.json", help="path of the config file ('-' reads standard input)")
     add_output_argument(parser)
     parser.set_defaults(func=run)
-
-
-def read_text(path: str, what: str) -> str:
-    """A file's text, or stdin for '-'; an unreadable file is bad input (exit 2), not a crash."""
-    if path == "-":
-        return sys.stdin.read()
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise InvalidInput(f"cannot read {what} {path}", [Problem("$", reason)]) from None
 
 
 def run(args: argparse.Namespace) -> int:
