@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
@@ -16,6 +17,28 @@ for _key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "HOUSEKEEPER_CONFIG_PARAMETER", 
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "EcrHousekeeper")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "housekeeper-tests")
+
+
+@pytest.fixture(autouse=True)
+def _isolate_process_state() -> Iterator[None]:
+    """Undo what one test leaves in process-wide state, so tests pass in any order and on any xdist worker.
+
+    The CLI moves the shared Powertools logger to stderr at WARNING, the demo sets it to INFO, and the boto3
+    clients and the in-use scanner are cached for the whole process, like in a warm Lambda.
+    """
+    from housekeeper.aws.session import reset_clients
+    from housekeeper.logic.in_use import shared_scanner
+    from housekeeper.observability import logger
+
+    handler = logger.registered_handler
+    level = logger.log_level
+    stream = handler.stream if isinstance(handler, logging.StreamHandler) else None
+    yield
+    logger.setLevel(level)
+    if isinstance(handler, logging.StreamHandler) and stream is not None:
+        handler.setStream(stream)
+    reset_clients()
+    shared_scanner.clear()
 
 
 @pytest.fixture(scope="session")
