@@ -14,5 +14,8 @@ def test_boto3_reaches_the_emulator_through_the_standard_endpoint_variable(emula
     assert [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]] == ["payments/api"]
 
 
-def test_each_test_starts_from_an_empty_account(emulated_account: EmulatedAccount) -> None:
-    assert boto3.client("ecr").describe_repositories()["repositories"] == []
+def test_reset_empties_the_account_so_each_test_starts_from_nothing(emulated_account: EmulatedAccount) -> None:
+    ecr = boto3.client("ecr")
+    ecr.create_repository(repositoryName="payments/api")
+    emulated_account.reset()
+    assert ecr.describe_repositories()["repositories"] == []
