@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 DUMMY_ENVIRONMENT = {
@@ -52,12 +52,12 @@ class EmulatedAccount:
 
 
 @contextmanager
-def emulated_account_environment(account: EmulatedAccount) -> Iterator[None]:
-    """Point boto3 at the emulator through the standard variables only; restore them afterwards."""
-    wanted = {**DUMMY_ENVIRONMENT, "AWS_ENDPOINT_URL": account.endpoint}
-    saved = {key: os.environ.get(key) for key in [*wanted, "AWS_PROFILE"]}
-    os.environ.pop("AWS_PROFILE", None)
-    os.environ.update(wanted)
+def patched_environ(values: Mapping[str, str], remove: Sequence[str] = ()) -> Iterator[None]:
+    """Set `values` and unset `remove` in os.environ for the block; put back exactly what was there."""
+    saved = {key: os.environ.get(key) for key in [*values, *remove]}
+    for key in remove:
+        os.environ.pop(key, None)
+    os.environ.update(values)
     try:
         yield
     finally:
@@ -66,6 +66,13 @@ def emulated_account_environment(account: EmulatedAccount) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextmanager
+def emulated_account_environment(account: EmulatedAccount) -> Iterator[None]:
+    """Point boto3 at the emulator through the standard variables only; restore them afterwards."""
+    with patched_environ({**DUMMY_ENVIRONMENT, "AWS_ENDPOINT_URL": account.endpoint}, remove=["AWS_PROFILE"]):
+        yield
 
 
 @contextmanager

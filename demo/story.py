@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
@@ -24,6 +23,7 @@ from housekeeper.core.images import ImageRecord
 from housekeeper.logic.report import Report, build_report, measured_change
 from housekeeper.logic.report_html import render_html
 
+from demo.emulator import patched_environ
 from demo.lambda_runtime import (
     LAMBDA_ENVIRONMENT,
     FakeLambdaContext,
@@ -92,16 +92,8 @@ def lambda_environment(queue_url: str) -> Iterator[None]:
         "HOUSEKEEPER_CONFIG_PARAMETER": CONFIG_PARAMETER,
         "HOUSEKEEPER_SYNC_QUEUE_URL": queue_url,
     }
-    saved = {key: os.environ.get(key) for key in wanted}
-    os.environ.update(wanted)
-    try:
+    with patched_environ(wanted):
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _gb(size: int) -> str:
