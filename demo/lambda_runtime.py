@@ -7,7 +7,6 @@ log lines go to a file, and the sync decisions they log are collected so the sto
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import uuid
@@ -183,7 +182,3 @@ def drain_queue(
         delivered += len(records)
         for message in messages:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-
-
-def dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, default=str)

@@ -78,7 +78,6 @@ class RunningService:
     image: str
     deployment_id: str
     service_arn: str
-    cluster_arn: str
 
 
 @dataclass
@@ -90,13 +89,6 @@ class SeededAccount:
     untagged: dict[str, list[str]] = field(default_factory=dict)
     services: list[RunningService] = field(default_factory=list)
     findings: SyntheticInspectorFindings = field(default_factory=lambda: SyntheticInspectorFindings({}))
-
-    @property
-    def in_use_digests(self) -> dict[str, set[str]]:
-        used: dict[str, set[str]] = {}
-        for service in self.services:
-            used.setdefault(service.repository, set()).add(service.digest)
-        return used
 
     def image_count(self, repository: str) -> int:
         return len(self.digests_by_build.get(repository, {})) + len(self.untagged.get(repository, []))
@@ -222,7 +214,6 @@ def seed_services(ecs: Any, ec2: Any, account: SeededAccount) -> None:
                 image=image,
                 deployment_id=deployment_id,
                 service_arn=service["serviceArn"],
-                cluster_arn=service["clusterArn"],
             )
         )
 

@@ -69,7 +69,6 @@ class Narrator:
     def __init__(self, out: TextIO, total_steps: int = 7) -> None:
         self.out = out
         self.total = total_steps
-        self.started = time.monotonic()
 
     def step(self, number: int, title: str) -> None:
         self.out.write(f"\n[{number}/{self.total}] {title}\n")

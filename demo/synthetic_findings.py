@@ -26,8 +26,6 @@ class SyntheticInspectorFindings:
     """An InspectorGateway fed from generated data. Findings of deleted images linger, as Inspector's do for a
     while; the report counts only the images that still exist."""
 
-    synthetic = True
-
     def __init__(self, by_repository: Mapping[str, Mapping[str, FindingCounts]]) -> None:
         self._by_repository = by_repository
 
