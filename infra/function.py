@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import cast
 
 from aws_cdk import Duration, Fn, RemovalPolicy
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -41,9 +42,19 @@ _APPLICATION_LOG_LEVELS = {
 }
 
 
+# EventBridge keeps retrying a failed delivery for this long, this many times, before the event goes to the DLQ.
+TARGET_RETRY_ATTEMPTS = 8
+TARGET_MAX_EVENT_AGE = Duration.hours(6)
+
+
 def account_arn(service: str, resource: str) -> str:
     """`arn:<partition>:<service>:<region>:<account>:<resource>` for this stack's account and region."""
     return cast(str, Fn.sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"))
+
+
+def read_config_statement(parameter_arn: str) -> iam.PolicyStatement:
+    """Every function reads the central config parameter, and only that one."""
+    return iam.PolicyStatement(sid="ReadConfig", actions=["ssm:GetParameter"], resources=[parameter_arn])
 
 
 @dataclass(frozen=True)
@@ -154,6 +165,16 @@ _RETENTION = {
     2557: logs.RetentionDays.SEVEN_YEARS,
     2922: logs.RetentionDays.EIGHT_YEARS,
 }
+
+
+def eventbridge_target(function: HousekeeperFunction, dead_letter_queue: sqs.IQueue) -> targets.LambdaFunction:
+    """An EventBridge rule's target: the function, with retries, an event age limit and a dead-letter queue."""
+    return targets.LambdaFunction(
+        function.function,
+        dead_letter_queue=dead_letter_queue,
+        retry_attempts=TARGET_RETRY_ATTEMPTS,
+        max_event_age=TARGET_MAX_EVENT_AGE,
+    )
 
 
 def python_code() -> lambda_.Code:

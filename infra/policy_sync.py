@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.function import FunctionSpec, HousekeeperFunction, account_arn
+from infra.function import FunctionSpec, HousekeeperFunction, account_arn, eventbridge_target, read_config_statement
 from infra.names import DISPATCHER_HANDLER, WORKER_HANDLER, ResourceNames
 from infra.queues import dead_letter_queue, work_queue
 from infra.settings import DeploySettings
-from infra.tagger import TARGET_MAX_EVENT_AGE, TARGET_RETRY_ATTEMPTS
 
 IMAGE_PUSHED_PATTERN = events.EventPattern(
     source=["aws.ecr"],
@@ -45,7 +43,7 @@ def dispatcher_statements(parameter_arn: str, queue_arn: str) -> list[iam.Policy
             resources=[account_arn("ecr", "repository/*")],
         ),
         iam.PolicyStatement(sid="QueueRepositorySyncs", actions=["sqs:SendMessage"], resources=[queue_arn]),
-        iam.PolicyStatement(sid="ReadConfig", actions=["ssm:GetParameter"], resources=[parameter_arn]),
+        read_config_statement(parameter_arn),
     ]
 
 
@@ -70,7 +68,7 @@ def worker_statements(parameter_arn: str, queue_arn: str) -> list[iam.PolicyStat
             actions=["ecs:ListClusters", "ecs:ListTasks"],
             resources=["*"],
         ),
-        iam.PolicyStatement(sid="ReadConfig", actions=["ssm:GetParameter"], resources=[parameter_arn]),
+        read_config_statement(parameter_arn),
         iam.PolicyStatement(
             # What the SQS event source mapping needs to poll with this role, and nothing more.
             sid="ConsumeSyncQueue",
@@ -162,21 +160,13 @@ class PolicySync(Construct):  # type: ignore[misc]  # CDK types are opaque to my
             max_concurrency=settings.worker_reserved_concurrency,
         )
 
-        def dispatcher_target() -> targets.LambdaFunction:
-            return targets.LambdaFunction(
-                self.dispatcher.function,
-                dead_letter_queue=self.dispatcher_dead_letter_queue,
-                retry_attempts=TARGET_RETRY_ATTEMPTS,
-                max_event_age=TARGET_MAX_EVENT_AGE,
-            )
-
         self.push_rule = events.Rule(
             self,
             "ImagePushed",
             rule_name=names.push_rule,
             description="An image was pushed: make sure its repository has the configured lifecycle policy",
             event_pattern=IMAGE_PUSHED_PATTERN,
-            targets=[dispatcher_target()],
+            targets=[eventbridge_target(self.dispatcher, self.dispatcher_dead_letter_queue)],
         )
         self.config_rule = events.Rule(
             self,
@@ -184,7 +174,7 @@ class PolicySync(Construct):  # type: ignore[misc]  # CDK types are opaque to my
             rule_name=names.config_change_rule,
             description="The central config changed: re-sync every repository",
             event_pattern=config_changed_pattern(parameter_name),
-            targets=[dispatcher_target()],
+            targets=[eventbridge_target(self.dispatcher, self.dispatcher_dead_letter_queue)],
         )
         self.sweep_rule = events.Rule(
             self,
@@ -192,5 +182,5 @@ class PolicySync(Construct):  # type: ignore[misc]  # CDK types are opaque to my
             rule_name=names.sweep_rule,
             description="Scheduled drift sweep: re-sync every repository",
             schedule=events.Schedule.expression(settings.sweep_schedule),
-            targets=[dispatcher_target()],
+            targets=[eventbridge_target(self.dispatcher, self.dispatcher_dead_letter_queue)],
         )

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.function import FunctionSpec, HousekeeperFunction, account_arn
+from infra.function import FunctionSpec, HousekeeperFunction, account_arn, eventbridge_target, read_config_statement
 from infra.names import TAGGER_HANDLER, ResourceNames
 from infra.queues import dead_letter_queue
 from infra.settings import DeploySettings
-
-# EventBridge keeps retrying a failed delivery for this long, this many times, before the event goes to the DLQ.
-TARGET_RETRY_ATTEMPTS = 8
-TARGET_MAX_EVENT_AGE = Duration.hours(6)
 
 DEPLOYMENT_COMPLETED_PATTERN = events.EventPattern(
     source=["aws.ecs"],
@@ -59,11 +54,7 @@ def tagger_statements(parameter_arn: str) -> list[iam.PolicyStatement]:
             actions=["ecs:DescribeTaskDefinition", "ecs:ListTasks"],
             resources=["*"],
         ),
-        iam.PolicyStatement(
-            sid="ReadConfig",
-            actions=["ssm:GetParameter"],
-            resources=[parameter_arn],
-        ),
+        read_config_statement(parameter_arn),
     ]
 
 
@@ -107,12 +98,5 @@ class Tagger(Construct):  # type: ignore[misc]  # CDK types are opaque to mypy (
             rule_name=names.deployment_rule,
             description="A service deployment completed: tag the deployed images with their environment",
             event_pattern=DEPLOYMENT_COMPLETED_PATTERN,
-            targets=[
-                targets.LambdaFunction(
-                    self.function.function,
-                    dead_letter_queue=self.dead_letter_queue,
-                    retry_attempts=TARGET_RETRY_ATTEMPTS,
-                    max_event_age=TARGET_MAX_EVENT_AGE,
-                )
-            ],
+            targets=[eventbridge_target(self.function, self.dead_letter_queue)],
         )
