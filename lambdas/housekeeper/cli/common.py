@@ -19,12 +19,10 @@ from housekeeper.aws.ssm import Boto3SsmGateway
 from housekeeper.core.config import Config, load_config
 from housekeeper.core.errors import InvalidInput, Problem
 from housekeeper.core.images import parse_time
-from housekeeper.logic.config_source import read_config
-
-CONFIG_PARAMETER_VARIABLE = "HOUSEKEEPER_CONFIG_PARAMETER"
+from housekeeper.logic.config_source import CONFIG_PARAMETER_VARIABLE, read_config
 
 
-def add_config_source_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
+def add_config_source_arguments(parser: argparse.ArgumentParser) -> None:
     """`--config FILE` or `--parameter NAME` (default: $HOUSEKEEPER_CONFIG_PARAMETER)."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--config", metavar="CONFIG.json", help="read the config from a file ('-' reads stdin)")
@@ -33,7 +31,6 @@ def add_config_source_arguments(parser: argparse.ArgumentParser, required: bool 
         metavar="NAME",
         help=f"read the config from this SSM parameter (default: ${CONFIG_PARAMETER_VARIABLE} when set)",
     )
-    parser.set_defaults(config_required=required)
 
 
 def read_text(path: str, what: str) -> str:

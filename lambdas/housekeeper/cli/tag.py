@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--tag", metavar="NEW", help="the tag to add")
     parser.add_argument("--env", metavar="ENV", help="environment name from the config (with --build)")
     parser.add_argument("--build", metavar="B", help="build number (with --env)")
-    add_config_source_arguments(parser, required=False)
+    add_config_source_arguments(parser)
     add_output_argument(parser)
     parser.set_defaults(func=run)
 

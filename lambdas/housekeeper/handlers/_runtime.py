@@ -14,10 +14,10 @@ from housekeeper.aws.session import client
 from housekeeper.aws.sqs import Boto3SqsGateway
 from housekeeper.aws.ssm import Boto3SsmGateway
 from housekeeper.core.errors import HousekeeperError
+from housekeeper.logic.config_source import CONFIG_PARAMETER_VARIABLE
 from housekeeper.logic.in_use import shared_scanner
 from housekeeper.logic.sync import InlineSync, MessageSink, prepare_run
 
-CONFIG_PARAMETER_VARIABLE = "HOUSEKEEPER_CONFIG_PARAMETER"
 SYNC_QUEUE_URL_VARIABLE = "HOUSEKEEPER_SYNC_QUEUE_URL"
 
 _ssm_gateways: dict[int, Boto3SsmGateway] = {}

@@ -7,6 +7,9 @@ from housekeeper.aws.ports import SsmGateway
 from housekeeper.core.config import Config, load_config
 from housekeeper.core.errors import ConfigInvalid
 
+# The environment variable that names the config parameter: the Lambdas require it, the CLI falls back to it.
+CONFIG_PARAMETER_VARIABLE = "HOUSEKEEPER_CONFIG_PARAMETER"
+
 
 def read_config(ssm: SsmGateway, parameter_name: str, force_fetch: bool = False) -> Config:
     """The validated config. Raises NotFound when the parameter is missing, ConfigInvalid naming each problem."""
@@ -17,7 +20,7 @@ def read_config(ssm: SsmGateway, parameter_name: str, force_fetch: bool = False)
             exc.operation,
             exc.code,
             f"the config parameter '{parameter_name}' does not exist; create it (see `housekeeper validate`) "
-            "or point HOUSEKEEPER_CONFIG_PARAMETER / --parameter at the right name",
+            f"or point {CONFIG_PARAMETER_VARIABLE} / --parameter at the right name",
             parameter_name,
         ) from exc
     try:
