@@ -30,6 +30,7 @@ from housekeeper.core.images import ImageRecord
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+DAY = 86_400.0
 
 DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -378,6 +379,22 @@ def push_to_moto(ecr_client: Any, repository: str, manifest: str, media_type: st
         imageTag=tag,
     )
     return digest
+
+
+def push_prod_builds(ecr_client: Any, repository: str, builds: int) -> dict[str, str]:
+    """Push Prod-1 .. Prod-<builds> to moto one day apart (Prod-1 oldest, all younger than 90 days); tag -> digest.
+
+    The push times are relative to the wall clock because the sync worker under test evaluates with it.
+    """
+    from demo.emulator import backdate_images
+
+    digests = {
+        f"Prod-{n}": push_to_moto(ecr_client, repository, image_manifest(f"{repository}:{n}"), DOCKER_V2, f"Prod-{n}")
+        for n in range(1, builds + 1)
+    }
+    now = time.time()
+    backdate_images(repository, {digests[f"Prod-{n}"]: now - (builds + 1 - n) * DAY for n in range(1, builds + 1)})
+    return digests
 
 
 # ---------------------------------------------------------------------------------------------------- SQS

@@ -5,7 +5,6 @@ config mistake; then an in-use image that blocks a policy."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import boto3
@@ -17,11 +16,10 @@ from housekeeper.handlers import plan_sync, sync_repository
 from housekeeper.logic import sync
 from housekeeper.logic.in_use import shared_scanner
 
-from demo.emulator import EmulatedAccount, backdate_images
-from tests.fakes import DOCKER_V2, FakeLambdaContext, ecr_image_uri, image_manifest, push_to_moto, run_moto_service
+from demo.emulator import EmulatedAccount
+from tests.fakes import FakeLambdaContext, ecr_image_uri, push_prod_builds, run_moto_service
 
 PARAMETER = "/ecr-housekeeper/config"
-DAY = 86_400.0
 CONFIG: dict[str, Any] = {
     "version": 1,
     "mode": "enforce",
@@ -43,16 +41,6 @@ def ssm_change(operation: str = "Update") -> dict[str, Any]:
         "detail-type": "Parameter Store Change",
         "detail": {"name": PARAMETER, "type": "String", "operation": operation},
     }
-
-
-def seed(ecr: Any, repository: str, builds: int) -> dict[str, str]:
-    digests = {
-        f"Prod-{n}": push_to_moto(ecr, repository, image_manifest(f"{repository}:{n}"), DOCKER_V2, f"Prod-{n}")
-        for n in range(1, builds + 1)
-    }
-    now = time.time()
-    backdate_images(repository, {digests[f"Prod-{n}"]: now - (builds + 1 - n) * DAY for n in range(1, builds + 1)})
-    return digests
 
 
 def drain_into_worker(sqs: Any, queue_url: str) -> tuple[list[str], list[dict[str, Any]]]:
@@ -106,7 +94,7 @@ def test_policy_sync_on_the_emulated_account(
     repositories = [f"team-{i}/api" for i in range(12)]
     for name in [*repositories, "sandbox/tmp"]:
         ecr.create_repository(repositoryName=name)
-        seed(ecr, name, builds=5)
+        push_prod_builds(ecr, name, builds=5)
     ssm.put_parameter(Name=PARAMETER, Value=json.dumps(CONFIG), Type="String")
     context = FakeLambdaContext()
     results: list[sync.SyncResult] = []

@@ -7,7 +7,6 @@ as an SQS batch, the way the Lambda poller does (successful messages deleted, fa
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,13 +24,10 @@ from housekeeper.logic import sync
 from housekeeper.logic.in_use import shared_scanner
 from moto import mock_aws
 
-from demo.emulator import backdate_images
-from tests.fakes import image_manifest, push_to_moto
+from tests.fakes import FakeLambdaContext, push_prod_builds
 
 PARAMETER = "/ecr-housekeeper/config"
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
-DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
-DAY = 86_400.0
 
 
 def config_json(mode: str = "enforce", **changes: Any) -> dict[str, Any]:
@@ -57,14 +53,6 @@ HAND_MADE_POLICY = {
         }
     ]
 }
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "housekeeper-test"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:housekeeper-test"
-    aws_request_id: str = "req-1"
 
 
 @dataclass
@@ -103,7 +91,7 @@ class Account:
         return sum(value for metric, value in self.metrics if metric == name)
 
     def plan(self, event: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = plan_sync_handler.handler(event, LambdaContext())  # type: ignore[arg-type]
+        result: dict[str, Any] = plan_sync_handler.handler(event, FakeLambdaContext())
         return result
 
     def receive(self, queue_url: str | None = None) -> list[dict[str, Any]]:
@@ -122,7 +110,7 @@ class Account:
         failed: list[str] = []
         for start in range(0, len(pending), batch_size):
             batch = pending[start : start + batch_size]
-            response = worker_handler.handler(sqs_event(batch), LambdaContext())  # type: ignore[arg-type]
+            response = worker_handler.handler(sqs_event(batch), FakeLambdaContext())
             failures = {f["itemIdentifier"] for f in response["batchItemFailures"]}
             failed.extend(failures)
             for message in batch:
@@ -184,13 +172,7 @@ def seed_repository(repository: str, builds: int = 4) -> dict[str, str]:
     """Prod-1 .. Prod-<builds>, one day apart (Prod-1 oldest, all within the catch-all); returns tag -> digest."""
     ecr = client("ecr")
     ecr.create_repository(repositoryName=repository)
-    digests = {
-        f"Prod-{n}": push_to_moto(ecr, repository, image_manifest(f"{repository}:{n}"), DOCKER_V2, f"Prod-{n}")
-        for n in range(1, builds + 1)
-    }
-    now = time.time()
-    backdate_images(repository, {digests[f"Prod-{n}"]: now - (builds + 1 - n) * DAY for n in range(1, builds + 1)})
-    return digests
+    return push_prod_builds(ecr, repository, builds)
 
 
 def run_prod_task(repository: str, tag: str, cluster: str = "prod-main") -> None:
