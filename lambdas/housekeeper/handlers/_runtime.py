@@ -7,6 +7,8 @@ keeps the SSM parameter cache, and tests that reset the clients (new AWS_ENDPOIN
 from __future__ import annotations
 
 import os
+from functools import lru_cache
+from typing import Any
 
 from housekeeper.aws.ecr import Boto3EcrGateway
 from housekeeper.aws.ecs import Boto3EcsGateway
@@ -19,9 +21,6 @@ from housekeeper.logic.in_use import shared_scanner
 from housekeeper.logic.sync import InlineSync, MessageSink, prepare_run
 
 SYNC_QUEUE_URL_VARIABLE = "HOUSEKEEPER_SYNC_QUEUE_URL"
-
-_ssm_gateways: dict[int, Boto3SsmGateway] = {}
-_ecr_gateways: dict[int, Boto3EcrGateway] = {}
 
 
 class MissingSetting(HousekeeperError):
@@ -41,22 +40,23 @@ def sync_queue_url() -> str | None:
 
 def ssm_gateway() -> Boto3SsmGateway:
     """One SSM gateway per client, so the Powertools parameter cache survives between warm invocations."""
-    ssm_client = client("ssm")
-    gateway = _ssm_gateways.get(id(ssm_client))
-    if gateway is None:
-        _ssm_gateways.clear()
-        gateway = _ssm_gateways[id(ssm_client)] = Boto3SsmGateway(ssm_client)
-    return gateway
+    return _ssm_gateway_for(client("ssm"))
 
 
 def ecr_gateway() -> Boto3EcrGateway:
     """One ECR gateway per client, so the account id is looked up once per Lambda container."""
-    ecr_client = client("ecr")
-    gateway = _ecr_gateways.get(id(ecr_client))
-    if gateway is None:
-        _ecr_gateways.clear()
-        gateway = _ecr_gateways[id(ecr_client)] = Boto3EcrGateway(ecr_client)
-    return gateway
+    return _ecr_gateway_for(client("ecr"))
+
+
+# maxsize=1: a new client (reset_clients) replaces the gateway built on the old one.
+@lru_cache(maxsize=1)
+def _ssm_gateway_for(ssm_client: Any) -> Boto3SsmGateway:
+    return Boto3SsmGateway(ssm_client)
+
+
+@lru_cache(maxsize=1)
+def _ecr_gateway_for(ecr_client: Any) -> Boto3EcrGateway:
+    return Boto3EcrGateway(ecr_client)
 
 
 def ecs_gateway() -> Boto3EcsGateway:

@@ -46,10 +46,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     record_metrics(result)
     failures = result.failures
     if failures:
-        retryable = next((f for f in failures if f.retryable), None)
         logger.error(
             "some images could not be tagged; raising so the event is retried",
-            extra={"failed": [f.to_dict() for f in failures], "retryable": retryable is not None},
+            extra={"failed": [f.to_dict() for f in failures], "retryable": any(f.retryable for f in failures)},
         )
         raise TaggingIncomplete(failures)
     return result.summary()
