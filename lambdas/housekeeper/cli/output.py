@@ -54,7 +54,7 @@ def report_error(exc: HousekeeperError, args: argparse.Namespace) -> None:
     if getattr(args, "output", None) == "json":
         payload: dict[str, Any] = {"error": str(exc).splitlines()[0]}
         if isinstance(exc, InvalidInput):
-            payload["problems"] = [{"path": p.path, "message": p.message} for p in exc.problems]
+            payload["problems"] = [p.to_dict() for p in exc.problems]
         print_json(payload)
 
 

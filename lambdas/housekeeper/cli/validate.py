@@ -91,6 +91,6 @@ def _print_summary(args: argparse.Namespace, config: Config) -> None:
 
 def _print_problems(args: argparse.Namespace, problems: list[Problem]) -> None:
     if args.output == "json":
-        print_json({"valid": False, "problems": [{"path": p.path, "message": p.message} for p in problems]})
+        print_json({"valid": False, "problems": [p.to_dict() for p in problems]})
         return
     print_table(("path", "problem"), [(p.path, p.message) for p in problems])

@@ -19,6 +19,10 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
 
+    def to_dict(self) -> dict[str, str]:
+        """The JSON shape every output uses (CLI --output json, Lambda results, logs)."""
+        return {"path": self.path, "message": self.message}
+
 
 class InvalidInput(HousekeeperError):
     """Input that retrying cannot fix (bad config, bad policy, malformed event). CLI exit code 2."""

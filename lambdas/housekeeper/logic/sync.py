@@ -142,7 +142,7 @@ class PlanOutcome:
             "repository": self.trigger.repository,
             "queued": self.queued,
             "reason": self.reason,
-            "problems": [{"path": p.path, "message": p.message} for p in self.problems],
+            "problems": [p.to_dict() for p in self.problems],
         }
 
 
@@ -480,7 +480,7 @@ def record_config_failure(reason: str, problems: Sequence[Problem], parameter: s
         extra={
             "reason": reason,
             "parameter": parameter,
-            "problems": [{"path": p.path, "message": p.message} for p in problems],
+            "problems": [p.to_dict() for p in problems],
         },
     )
     observability.count(observability.CONFIG_INVALID)
