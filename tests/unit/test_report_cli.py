@@ -46,7 +46,9 @@ class _Inspector:
 
 @pytest.fixture
 def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(common, "ecr_gateway", _Ecr)
+    # Patch the class, not common.ecr_gateway: CLI modules imported meanwhile (main imports them all) would keep
+    # the stand-in function for the rest of the worker's tests.
+    monkeypatch.setattr(common, "Boto3EcrGateway", _Ecr)
     monkeypatch.setattr("housekeeper.aws.inspector.Boto3InspectorGateway", _Inspector)
     path = tmp_path / "config.json"
     path.write_text(
