@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from housekeeper.aws.ecr import ALREADY_PRESENT, CONFLICT, MAX_TAGS_PER_IMAGE, TAG_LIMIT, TAGGED
@@ -31,11 +32,19 @@ from housekeeper.core.images import ImageRecord
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 DAY = 86_400.0
+# DESIGN.md's example config: three environments (prod, staging, dev), a payments/* override.
+EXAMPLE_CONFIG_FILE = Path(__file__).resolve().parents[1] / "config" / "example.json"
 
 DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+def example_config() -> dict[str, Any]:
+    """A fresh copy of DESIGN.md's example config, to use as is or change."""
+    config: dict[str, Any] = json.loads(EXAMPLE_CONFIG_FILE.read_text(encoding="utf-8"))
+    return config
 
 
 # ---------------------------------------------------------------------------------------------- manifests
@@ -466,8 +475,6 @@ def deployment_event(
     name: str, cluster: str, service: str, deployment_id: str, event_id: str = "ddca6449-b258-46c0-8653-e0e3a6EXAMPLE"
 ) -> dict[str, Any]:
     """A sample event from tests/fixtures/events, pointed at a service and deployment of the test account."""
-    from pathlib import Path
-
     event: dict[str, Any] = json.loads((Path(__file__).parent / "fixtures" / "events" / name).read_text())
     event["id"] = event_id
     event["account"], event["region"] = ACCOUNT, REGION

@@ -20,6 +20,7 @@ from moto import mock_aws
 
 from tests.fakes import (
     DOCKER_V2,
+    EXAMPLE_CONFIG_FILE,
     OCI_INDEX,
     OCI_MANIFEST,
     FakeLambdaContext,
@@ -32,22 +33,6 @@ from tests.fakes import (
 )
 
 PARAMETER = "/housekeeper/config"
-DESIGN_CONFIG = {
-    "version": 1,
-    "mode": "preview",
-    "environments": [
-        {"name": "prod", "tagPrefix": "Prod", "keep": 5, "clusters": ["prod-*"]},
-        {"name": "staging", "tagPrefix": "Staging", "keep": 5, "clusters": ["staging-*"]},
-        {"name": "dev", "tagPrefix": "Dev", "keep": 3, "clusters": ["dev-*"]},
-    ],
-    "buildTagPattern": "^[0-9]+$",
-    "protectTags": ["latest"],
-    "untagged": {"expireAfterDays": 14},
-    "catchAll": {"expireAfterDays": 90},
-    "repositories": {"include": ["*"], "exclude": []},
-    "overrides": [{"repositories": ["payments/*"], "environments": {"prod": {"keep": 10}}}],
-    "safety": {"protectInUse": True, "maxExpireFraction": 0.5},
-}
 
 
 @pytest.fixture
@@ -56,7 +41,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     with mock_aws():
         reset_clients()
         clients = {name: boto3.client(name, region_name="us-east-1") for name in ("ecr", "ecs", "ssm")}
-        clients["ssm"].put_parameter(Name=PARAMETER, Value=json.dumps(DESIGN_CONFIG), Type="String")
+        clients["ssm"].put_parameter(Name=PARAMETER, Value=EXAMPLE_CONFIG_FILE.read_text(), Type="String")
         yield clients
     reset_clients()
 

@@ -22,23 +22,11 @@ from housekeeper.core.resolution import (
     resolve_environment,
 )
 
-DESIGN_CONFIG: dict[str, Any] = {
-    "version": 1,
-    "mode": "preview",
-    "environments": [
-        {"name": "prod", "tagPrefix": "Prod", "keep": 5, "clusters": ["prod-*"]},
-        {"name": "staging", "tagPrefix": "Staging", "keep": 5, "clusters": ["staging-*"]},
-        {"name": "dev", "tagPrefix": "Dev", "keep": 3, "clusters": ["dev-*"]},
-    ],
-    "buildTagPattern": "^[0-9]+$",
-    "protectTags": ["latest"],
-    "untagged": {"expireAfterDays": 14},
-    "catchAll": {"expireAfterDays": 90},
-}
+from tests.fakes import example_config
 
 
 def config(**changes: Any) -> Config:
-    return load_config({**DESIGN_CONFIG, **changes})
+    return load_config({**example_config(), **changes})
 
 
 @pytest.mark.parametrize(
