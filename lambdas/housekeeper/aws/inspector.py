@@ -11,13 +11,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from housekeeper.aws.errors import aws_call
-from housekeeper.aws.ports import FindingCounts
+from housekeeper.aws.ports import SEVERITIES, FindingCounts
 from housekeeper.aws.session import client
 
 # The documented maximum page size of ListFindingAggregations.
 PAGE_SIZE = 100
-# Inspector's severity names, highest first, as the report shows them.
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNTRIAGED")
 _COUNT_KEYS = {severity.lower(): severity for severity in SEVERITIES}
 
 

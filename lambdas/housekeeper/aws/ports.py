@@ -143,6 +143,10 @@ class SqsGateway(Protocol):
     def delete_message(self, queue_url: str, receipt_handle: str) -> None: ...
 
 
+# Inspector's severity names, highest first, as the report shows them.
+SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNTRIAGED")
+
+
 @dataclass(frozen=True)
 class FindingCounts:
     """Inspector findings of one image by severity (CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNTRIAGED)."""

@@ -19,13 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from housekeeper.core.config import Safety
+from housekeeper.core.evaluator import EXPIRE, TRANSITION
 from housekeeper.core.images import ImageRecord
 
 EXPIRES_IN_USE_IMAGE = "EXPIRES_IN_USE_IMAGE"
 EXCEEDS_MAX_EXPIRE_FRACTION = "EXCEEDS_MAX_EXPIRE_FRACTION"
-
-EXPIRE = "EXPIRE"
-TRANSITION = "TRANSITION"
 
 
 class EvaluationOutcome(Protocol):

@@ -21,17 +21,15 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from housekeeper.aws.errors import AwsError
-from housekeeper.aws.ports import EcrGateway, FindingCounts, InspectorGateway
+from housekeeper.aws.ports import SEVERITIES, EcrGateway, FindingCounts, InspectorGateway
+from housekeeper.core.compiler import compile_policy
 from housekeeper.core.config import Config
+from housekeeper.core.evaluator import EXPIRE, TRANSITION, evaluate
 from housekeeper.core.images import ImageRecord
 
 STANDARD_PRICE_PER_GB_MONTH = 0.10
 ARCHIVE_PRICE_PER_GB_MONTH = 0.10
 BYTES_PER_GB = 1024**3
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNTRIAGED")
-
-EXPIRE = "EXPIRE"
-TRANSITION = "TRANSITION"
 
 # What the policy would do to one repository's images: digest -> EXPIRE | TRANSITION (absent: kept as is).
 PolicyOutcome = Mapping[str, str]
@@ -224,9 +222,6 @@ def repository_report(
 
 def desired_policy_outcome(config: Config, repository: str, images: Sequence[ImageRecord], now: float) -> PolicyOutcome:
     """The evaluator on the policy the config compiles for this repository: what ECR would do to each image."""
-    from housekeeper.core.compiler import compile_policy
-    from housekeeper.core.evaluator import evaluate
-
     evaluation = evaluate(compile_policy(config, repository), images, now)
     outcome = dict.fromkeys(evaluation.transitioning_digests, TRANSITION)
     # Artifacts (signatures, SBOMs) of expired images go too: ECR removes them within a day.
