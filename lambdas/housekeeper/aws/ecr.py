@@ -15,6 +15,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from housekeeper.aws.errors import AwsError, NotFound, aws_call, translate
+
+# The retag statuses live in housekeeper.aws.ports, beside RetagOutcome; re-exported here for existing importers.
+from housekeeper.aws.ports import ALREADY_PRESENT as ALREADY_PRESENT
+from housekeeper.aws.ports import CONFLICT as CONFLICT
+from housekeeper.aws.ports import TAG_LIMIT as TAG_LIMIT
+from housekeeper.aws.ports import TAGGED as TAGGED
 from housekeeper.aws.ports import ManifestDocument, PreviewStatus, RepositoryInfo, RetagOutcome
 from housekeeper.aws.session import client as make_client
 from housekeeper.core.images import ImageRecord, image_from_detail
@@ -29,11 +35,6 @@ MANIFEST_MEDIA_TYPES: tuple[str, ...] = (
 # ECR allows at most 1,000 tags on one image.
 MAX_TAGS_PER_IMAGE = 1000
 BATCH_DELETE_LIMIT = 100
-
-TAGGED = "tagged"
-ALREADY_PRESENT = "already_present"
-CONFLICT = "conflict"
-TAG_LIMIT = "tag_limit"
 
 
 class DigestMismatch(AwsError):

@@ -24,9 +24,16 @@ class ManifestDocument:
     tags: tuple[str, ...] = ()
 
 
+# RetagOutcome.status values.
+TAGGED = "tagged"
+ALREADY_PRESENT = "already_present"
+CONFLICT = "conflict"
+TAG_LIMIT = "tag_limit"
+
+
 @dataclass(frozen=True)
 class RetagOutcome:
-    """What a retag did. `status`: tagged | already_present | conflict | tag_limit."""
+    """What a retag did. `status`: TAGGED | ALREADY_PRESENT | CONFLICT | TAG_LIMIT."""
 
     repository: str
     digest: str

@@ -11,13 +11,14 @@ import argparse
 import textwrap
 from typing import Any
 
+from housekeeper.aws.ports import ALREADY_PRESENT, CONFLICT, TAG_LIMIT, TAGGED
 from housekeeper.cli.common import add_config_source_arguments, ecr_gateway, load_config_from_args, logs_to_stderr
 from housekeeper.cli.output import EXIT_FAILURE, EXIT_OK, add_output_argument, print_json, print_table
 from housekeeper.core.errors import InvalidInput, Problem
 from housekeeper.core.resolution import env_tag
 from housekeeper.logic.tagging import retag_image
 
-STATUS_EXIT = {"tagged": EXIT_OK, "already_present": EXIT_OK, "conflict": EXIT_FAILURE, "tag_limit": EXIT_FAILURE}
+STATUS_EXIT = {TAGGED: EXIT_OK, ALREADY_PRESENT: EXIT_OK, CONFLICT: EXIT_FAILURE, TAG_LIMIT: EXIT_FAILURE}
 
 
 def register(subparsers: Any) -> None:

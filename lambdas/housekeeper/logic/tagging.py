@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from housekeeper.aws import ecr as ecr_status
+from housekeeper.aws import ports
 from housekeeper.aws.errors import AwsError, NotFound
 from housekeeper.aws.ports import ContainerImageRef, EcrGateway, EcsGateway, RetagOutcome, ServiceState
 from housekeeper.core.config import Config, Environment
@@ -367,11 +367,11 @@ def _resolve_and_tag(
 
 
 def _from_retag(outcome: ContainerOutcome, retag: RetagOutcome) -> ContainerOutcome:
-    if retag.status == ecr_status.TAGGED:
+    if retag.status == ports.TAGGED:
         return replace(outcome, status=TAGGED)
-    if retag.status == ecr_status.ALREADY_PRESENT:
+    if retag.status == ports.ALREADY_PRESENT:
         return replace(outcome, status=ALREADY_PRESENT)
-    reason = REASON_TAG_LIMIT if retag.status == ecr_status.TAG_LIMIT else REASON_TAG_CONFLICT
+    reason = REASON_TAG_LIMIT if retag.status == ports.TAG_LIMIT else REASON_TAG_CONFLICT
     return replace(outcome, status=CONFLICT, reason=reason, detail=retag.detail)
 
 
