@@ -15,7 +15,6 @@ import argparse
 import sys
 import textwrap
 from dataclasses import replace
-from fnmatch import fnmatchcase
 from typing import Any
 
 from housekeeper.cli.common import (
@@ -94,10 +93,6 @@ def register(subparsers: Any) -> None:
         parser.set_defaults(func=run, applying=applying)
 
 
-def selected_repositories(names: list[str], globs: list[str]) -> list[str]:
-    return [name for name in names if not globs or any(fnmatchcase(name, g) for g in globs)]
-
-
 def run(args: argparse.Namespace) -> int:
     logs_to_stderr()
     config = load_config_from_args(args)
@@ -106,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     sync_run = SyncRun(
         config, ecr, ecs_gateway() if config.safety.protect_in_use else None, write=write, scanner=InUseScanner()
     )
-    names = selected_repositories(list(repositories_in_scope(ecr, config)), args.repository)
+    names = list(repositories_in_scope(ecr, config, args.repository))
     results: list[SyncResult] = []
     previews: dict[str, PreviewComparison] = {}
     for name in progress(names, "repositories"):
@@ -153,7 +148,7 @@ def _print(
             r.images,
             r.expiring,
             r.transitioning,
-            ", ".join(_conflict_label(c.digest, c.tags) for c in r.conflicts),
+            ", ".join(c.label for c in r.conflicts),
         ]
         for r in results
     ]
@@ -185,7 +180,3 @@ def _print(
     else:
         note = "plan only, nothing written"
     print(f"\n{len(results)} repositories: {summary} ({note})", file=sys.stderr)
-
-
-def _conflict_label(digest: str, tags: tuple[str, ...]) -> str:
-    return f"{digest[:19]} ({','.join(tags) or 'untagged'})"

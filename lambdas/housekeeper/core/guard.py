@@ -44,6 +44,11 @@ class Conflict:
     tags: tuple[str, ...]
     action: str  # EXPIRE | TRANSITION
 
+    @property
+    def label(self) -> str:
+        """`sha256:0123456789ab (Prod-12,latest)`: short enough for a table cell or a log line."""
+        return f"{self.digest[:19]} ({','.join(self.tags) or 'untagged'})"
+
     def to_dict(self) -> dict[str, Any]:
         return {"digest": self.digest, "tags": list(self.tags), "action": self.action}
 
@@ -112,7 +117,7 @@ def check_guard(
             conflicts.append(Conflict(digest, tags_by_digest.get(digest, ()), TRANSITION))
         if conflicts:
             reasons.append(EXPIRES_IN_USE_IMAGE)
-            shown = ", ".join(_describe(c) for c in conflicts[:5])
+            shown = ", ".join(c.label for c in conflicts[:5])
             more = f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
             details.append(f"would expire or archive {len(conflicts)} image(s) that ECS runs now: {shown}{more}")
 
@@ -134,8 +139,3 @@ def check_guard(
         max_expire_fraction=safety.max_expire_fraction,
         details=tuple(details),
     )
-
-
-def _describe(conflict: Conflict) -> str:
-    label = ",".join(conflict.tags) if conflict.tags else "untagged"
-    return f"{conflict.digest[:19]} ({label})"

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from typing import Any
 
 from housekeeper.aws.errors import AwsError
@@ -26,6 +25,7 @@ from housekeeper.core.compiler import compile_policy
 from housekeeper.core.config import Config
 from housekeeper.core.evaluator import EXPIRE, TRANSITION, evaluate
 from housekeeper.core.images import ImageRecord
+from housekeeper.logic.sync import repositories_in_scope
 
 STANDARD_PRICE_PER_GB_MONTH = 0.10
 ARCHIVE_PRICE_PER_GB_MONTH = 0.10
@@ -230,14 +230,6 @@ def desired_policy_outcome(config: Config, repository: str, images: Sequence[Ima
     return outcome
 
 
-def repositories_in_scope(config: Config, ecr: EcrGateway, patterns: Sequence[str] = ()) -> list[str]:
-    """Repositories the config selects, narrowed by `--repository` globs when given; sorted by name."""
-    names = [info.name for info in ecr.iter_repositories() if config.repositories.selects(info.name)]
-    if patterns:
-        names = [name for name in names if any(fnmatchcase(name, pattern) for pattern in patterns)]
-    return sorted(names)
-
-
 def report_for_repository(
     config: Config,
     repository: str,
@@ -271,7 +263,7 @@ def build_report(
 ) -> Report:
     """The whole report. `each` wraps the repository list (the CLI passes its progress bar)."""
     prices = prices or Prices()
-    names = repositories_in_scope(config, ecr, patterns)
+    names = sorted(repositories_in_scope(ecr, config, patterns))
     reports = [report_for_repository(config, name, ecr, inspector, now, prices, planner) for name in each(names)]
     return Report(repositories=reports, generated_at=now, prices=prices)
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from fnmatch import fnmatchcase
 from typing import Any, Protocol
 
 from housekeeper import observability
@@ -117,9 +118,6 @@ def _parameter_name(name: str) -> str:
     return name if name.startswith("/") else f"/{name}"
 
 
-# --- config ---------------------------------------------------------------------------------------------------
-
-
 # --- plan -----------------------------------------------------------------------------------------------------
 
 
@@ -146,11 +144,15 @@ class PlanOutcome:
         }
 
 
-def repositories_in_scope(ecr: EcrGateway, config: Config) -> Iterator[str]:
-    """Every repository the include/exclude globs select, streamed from the paginated listing."""
+def repositories_in_scope(ecr: EcrGateway, config: Config, patterns: Sequence[str] = ()) -> Iterator[str]:
+    """Every repository the include/exclude globs select, streamed from the paginated listing in its order.
+
+    `patterns` (the CLI's `--repository` globs) narrow the selection further when given.
+    """
     for repository in ecr.iter_repositories():
-        if config.repositories.selects(repository.name):
-            yield repository.name
+        name = repository.name
+        if config.repositories.selects(name) and (not patterns or any(fnmatchcase(name, p) for p in patterns)):
+            yield name
 
 
 class MessageSink(Protocol):
