@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from housekeeper import observability
 from housekeeper.aws.errors import AwsError, NotFound, Throttled
 from housekeeper.aws.ports import EcrGateway, EcsGateway, SsmGateway
-from housekeeper.core.compiler import compile_policy
+from housekeeper.core.compiler import compile_policy_for
 from housekeeper.core.config import Config
 from housekeeper.core.errors import ConfigInvalid, HousekeeperError, InvalidInput, MalformedEvent, Problem
 from housekeeper.core.evaluator import EXPIRE, TRANSITION, Evaluation, evaluate
@@ -334,13 +334,14 @@ def sync_repository(
 
 def _sync(repository: str, run: SyncRun, trigger: str, keep_assessment: bool) -> SyncResult:
     effective = run.config.for_repository(repository)
-    desired = compile_policy(run.config, repository)
+    desired = compile_policy_for(effective)
     current = run.ecr.get_lifecycle_policy(repository)
     in_sync = same_policy(current, desired)
     # The evaluator needs the whole repository at once; ImageRecord keeps only the fields it reads.
     images = list(run.ecr.iter_images(repository))
     evaluation = evaluate(desired, images, run.now)
-    in_use = run.in_use().digests_for(repository, images) if effective.safety.protect_in_use else frozenset()
+    # run.in_use() is NOTHING_IN_USE when the config does not protect in-use images (overrides never change safety).
+    in_use = run.in_use().digests_for(repository, images)
     verdict = check_guard(effective.safety, images, evaluation, in_use)
     base = SyncResult(
         repository,
