@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -15,8 +14,6 @@ from botocore.exceptions import (
 )
 
 from housekeeper.core.errors import HousekeeperError
-
-T = TypeVar("T")
 
 THROTTLING_CODES = frozenset(
     {
@@ -103,8 +100,3 @@ def aws_call(operation: str, resource: str = "") -> Iterator[None]:
         yield
     except (ClientError, BotoCoreError) as exc:
         raise translate(exc, operation, resource) from exc
-
-
-def call(operation: str, fn: Callable[[], T], resource: str = "") -> T:
-    with aws_call(operation, resource):
-        return fn()
