@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from housekeeper.aws.ports import EcsGateway, RunningContainer
 from housekeeper.core.config import Config
 from housekeeper.core.images import ImageRecord
+from housekeeper.core.resolution import parse_image_reference
 
 TTL_SECONDS = 60.0
 
@@ -42,33 +43,20 @@ class InUse:
 NOTHING_IN_USE = InUse()
 
 
-def split_image_reference(image: str) -> tuple[str | None, str | None, str | None]:
-    """`<registry>/<repository>[:tag][@digest]` -> (repository, tag, digest); repository is None off ECR."""
-    registry, _, remainder = image.partition("/")
-    if not remainder or ".dkr.ecr." not in registry:
-        return None, None, None
-    digest = None
-    if "@" in remainder:
-        remainder, _, digest = remainder.partition("@")
-    tag = None
-    last_slash = remainder.rfind("/")
-    colon = remainder.rfind(":")
-    if colon > last_slash:
-        remainder, tag = remainder[:colon], remainder[colon + 1 :]
-    return remainder, tag, digest
-
-
 def collect_in_use(containers: Iterable[RunningContainer], clusters: tuple[str, ...] = ()) -> InUse:
     digests: set[str] = set()
     tags: dict[str, set[str]] = {}
     for container in containers:
-        repository, tag, pinned = split_image_reference(container.image)
         if container.image_digest:
             digests.add(container.image_digest)
-        elif pinned:
-            digests.add(pinned)
-        elif repository and tag:
-            tags.setdefault(repository, set()).add(tag)
+            continue
+        reference = parse_image_reference(container.image)
+        if not reference.is_private_ecr:
+            continue
+        if reference.digest:
+            digests.add(reference.digest)
+        elif reference.tag:
+            tags.setdefault(reference.repository, set()).add(reference.tag)
     return InUse(
         digests=frozenset(digests),
         tags_by_repository={repo: frozenset(values) for repo, values in tags.items()},
