@@ -335,10 +335,6 @@ class FakeEcs:
         self.calls.append(f"DescribeServices:{cluster}/{service}")
         return self.services.get((cluster, service))
 
-    def service_exists(self, cluster: str, service: str) -> bool:
-        state = self.services.get((cluster, service))
-        return state is not None and state.active
-
     def describe_service_deployment(self, deployment_arn: str) -> ServiceDeployment | None:
         self.calls.append(f"DescribeServiceDeployments:{deployment_arn}")
         return self.deployments.get(deployment_arn)
@@ -346,12 +342,6 @@ class FakeEcs:
     def service_revision_images(self, revision_arn: str) -> list[ContainerImageRef]:
         self.calls.append(f"DescribeServiceRevisions:{revision_arn}")
         return list(self.revisions.get(revision_arn, []))
-
-    def service_task_definition_images(self, cluster: str, service: str) -> list[ContainerImageRef]:
-        state = self.services.get((cluster, service))
-        if state is None or state.task_definition is None:
-            return []
-        return self.task_definition_images(state.task_definition)
 
     def task_definition_images(self, task_definition: str) -> list[ContainerImageRef]:
         self.calls.append(f"DescribeTaskDefinition:{task_definition}")
@@ -430,19 +420,6 @@ class FakeSqs:
             self.batch_sizes.append(len(batch))
             sent += len(batch)
         return sent
-
-    def receive_messages(self, queue_url: str, max_messages: int = 10) -> list[dict[str, Any]]:
-        queue = self.queues.get(queue_url, [])
-        return [
-            {"MessageId": str(i), "ReceiptHandle": json.dumps(body), "Body": json.dumps(body)}
-            for i, body in enumerate(queue[:max_messages])
-        ]
-
-    def delete_message(self, queue_url: str, receipt_handle: str) -> None:
-        queue = self.queues.get(queue_url, [])
-        body = json.loads(receipt_handle)
-        if body in queue:
-            queue.remove(body)
 
 
 def run_moto_service(ecs_client: Any, cluster: str, service: str, images: Sequence[str], tasks: int = 1) -> str:

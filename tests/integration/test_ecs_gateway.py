@@ -74,10 +74,9 @@ def test_describe_service_and_its_task_definition_images(ecs: Any) -> None:
 
     assert state is not None and state.active
     assert state.primary_deployment_id and state.primary_deployment_id.startswith("ecs-svc/")
-    assert [i.image for i in gateway.service_task_definition_images("prod-main", "api")] == [IMAGE]
-    assert gateway.service_exists("prod-main", "api")
+    assert state.task_definition is not None
+    assert [i.image for i in gateway.task_definition_images(state.task_definition)] == [IMAGE]
     assert gateway.describe_service("prod-main", "gone") is None
-    assert not gateway.service_exists("prod-main", "gone")
 
 
 def test_service_deployment_and_revision_images_through_stubber() -> None:

@@ -86,10 +86,6 @@ class Boto3EcsGateway:
             current_service_deployment_arn=found.get("currentServiceDeployment"),
         )
 
-    def service_exists(self, cluster: str, service: str) -> bool:
-        state = self.describe_service(cluster, service)
-        return state is not None and state.active
-
     def describe_service_deployment(self, deployment_arn: str) -> ServiceDeployment | None:
         with aws_call("ecs:DescribeServiceDeployments", deployment_arn):
             response = self._ecs.describe_service_deployments(serviceDeploymentArns=[deployment_arn])
@@ -122,12 +118,6 @@ class Boto3EcsGateway:
             )
             for image in revisions[0].get("containerImages", [])
         ]
-
-    def service_task_definition_images(self, cluster: str, service: str) -> list[ContainerImageRef]:
-        state = self.describe_service(cluster, service)
-        if state is None or not state.task_definition:
-            return []
-        return self.task_definition_images(state.task_definition)
 
     def task_definition_images(self, task_definition: str) -> list[ContainerImageRef]:
         """Image references as the task definition names them (a tag or a digest; no resolved digest)."""

@@ -74,19 +74,3 @@ class Boto3SqsGateway:
                 )
             pending = {f["Id"]: pending[f["Id"]] for f in failed if f.get("Id") in pending}
             self._sleep(BASE_DELAY_SECONDS * 2 ** (attempt - 1))
-
-    def receive_messages(self, queue_url: str, max_messages: int = 10) -> list[dict[str, Any]]:
-        """Up to `max_messages` (at most 10) messages, with attributes such as ApproximateReceiveCount."""
-        with aws_call("sqs:ReceiveMessage", queue_url):
-            response = self._sqs.receive_message(
-                QueueUrl=queue_url,
-                MaxNumberOfMessages=min(max_messages, MAX_BATCH),
-                MessageSystemAttributeNames=["All"],
-                WaitTimeSeconds=0,
-            )
-        messages: list[dict[str, Any]] = response.get("Messages") or []
-        return messages
-
-    def delete_message(self, queue_url: str, receipt_handle: str) -> None:
-        with aws_call("sqs:DeleteMessage", queue_url):
-            self._sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt_handle)
