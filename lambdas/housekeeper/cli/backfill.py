@@ -19,7 +19,7 @@ from housekeeper.cli.common import (
     logs_to_stderr,
 )
 from housekeeper.cli.output import EXIT_FAILURE, EXIT_OK, add_output_argument, print_json, print_table, progress
-from housekeeper.logic.tagging import CONFLICT, FAILED, ContainerOutcome, backfill_cluster, clusters_in_environments
+from housekeeper.logic.tagging import CONFLICT, FAILED, clusters_in_environments, iter_backfill
 
 COLUMNS = ("cluster", "service", "repository", "digest", "tag", "status", "reason")
 
@@ -54,10 +54,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config_from_args(args)
     ecr, ecs = ecr_gateway(), ecs_gateway()
     clusters = clusters_in_environments(config, ecs)
-    seen: set[tuple[str, str | None, str]] = set()
-    outcomes: list[ContainerOutcome] = []
-    for cluster, environment in progress(clusters, "clusters"):
-        outcomes.extend(backfill_cluster(config, cluster, environment, ecr, ecs, apply=args.yes, seen=seen))
+    outcomes = list(iter_backfill(config, ecr, ecs, progress(clusters, "clusters"), apply=args.yes))
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
