@@ -35,7 +35,7 @@ from demo.lambda_runtime import (
 )
 from demo.seed import Scenario, SeededAccount, build_account
 
-CONFIG_PARAMETER = "/housekeeper/config"
+CONFIG_PARAMETER = "/ecr-housekeeper/config"
 QUEUE_NAME = "housekeeper-policy-sync"
 # What the operator raises maxExpireFraction to for the one-off initial clean-up, and restores afterwards.
 INITIAL_CLEANUP_FRACTION = 0.99

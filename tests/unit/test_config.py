@@ -327,18 +327,11 @@ def test_overrides_that_are_fine_alone_but_not_together_are_rejected() -> None:
     assert "matches every override" in problems["$.overrides"]
 
 
-def test_a_count_larger_than_ecr_accepts_is_rejected_through_the_compiled_policy() -> None:
-    data = example()
-    data["environments"][0]["keep"] = 2**31
-    message = problems_of(data)["$"]
-    assert "countNumber" in message
-    assert "rulePriority 10" in message
-
-
 def test_limit_checks_can_be_skipped() -> None:
     data = example()
-    data["environments"][0]["keep"] = 2**31
-    assert load_config(data, check_limits=False).environments[0].keep == 2**31
+    data["environments"] = [{"name": f"env{i}", "tagPrefix": f"E{i}", "keep": 1} for i in range(48)]  # 51 rules
+    data["overrides"] = []
+    assert len(load_config(data, check_limits=False).environments) == 48
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -414,3 +407,12 @@ def test_config_is_frozen() -> None:
     config: Config = load_config(example())
     with pytest.raises(AttributeError):
         config.mode = "enforce"  # type: ignore[misc]
+
+
+def test_a_keep_beyond_ecrs_32_bit_count_is_rejected_at_its_own_path() -> None:
+    data = example()
+    data["environments"][0]["keep"] = 2**31
+    with pytest.raises(ConfigInvalid) as caught:
+        load_config(data)
+    assert [p.path for p in caught.value.problems] == ["$.environments[0].keep"]
+    assert "at most 2147483647" in caught.value.problems[0].message

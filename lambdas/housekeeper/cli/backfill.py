@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
         epilog=(
             "examples:\n"
             "  housekeeper backfill --config config/example.json            # dry run\n"
-            "  housekeeper backfill --parameter /housekeeper/config --yes   # tag\n"
+            "  housekeeper backfill --parameter /ecr-housekeeper/config --yes   # tag\n"
             "  housekeeper backfill --config c.json --output json | jq '.images[] | select(.status==\"would_tag\")'"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,

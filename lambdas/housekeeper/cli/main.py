@@ -10,6 +10,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
 from housekeeper.cli.output import EXIT_BAD_INPUT, EXIT_FAILURE, report_error
 from housekeeper.core.errors import HousekeeperError, InvalidInput
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
             "with one central config. Exit codes: 0 ok, 1 failure or blocked by the safety guard, 2 bad input."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_installed_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"housekeeper.cli.{name}")
@@ -41,9 +43,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _installed_version() -> str:
+    try:
+        return metadata.version("ecr-housekeeper")
+    except metadata.PackageNotFoundError:  # running from a source tree that was not pip-installed
+        return "(not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except BrokenPipeError:
+        # `housekeeper ... | head` closed the pipe (on success or while reporting an error): no traceback.
+        _silence_stdout()
+        return EXIT_FAILURE
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         code: int = args.func(args)
     except InvalidInput as exc:
@@ -55,10 +73,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        # `housekeeper ... | head` closed the pipe: not an error worth a traceback.
-        _silence_stdout()
-        return EXIT_FAILURE
     return code
 
 

@@ -35,6 +35,8 @@ MAX_PROTECT_TAGS = 9
 # MAX_WILDCARDS (ECR: four `*` per pattern) and MIN_ARCHIVE_DAYS (ECR: archived images stay at least 90 days)
 # come from housekeeper.core.policy, the one place that encodes ECR's limits.
 DEFAULT_BUILD_TAG_PATTERN = "^[0-9]+$"
+# keep and the day counts become ECR's countNumber, a 32-bit integer.
+MAX_COUNT = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -402,7 +404,7 @@ def _parse_environments(value: Any, c: _Collector) -> tuple[Environment, ...] | 
                     f"duplicate tag prefix '{prefix}' (also at $.environments[{prefixes[prefix]}])",
                 )
             prefixes.setdefault(prefix, index)
-        keep = c.integer(obj["keep"], f"{path}.keep", minimum=1) if "keep" in obj else None
+        keep = c.integer(obj["keep"], f"{path}.keep", minimum=1, maximum=MAX_COUNT) if "keep" in obj else None
         clusters = c.string_list(obj.get("clusters", []), f"{path}.clusters")
         if name is not None and prefix is not None and keep is not None and clusters is not None:
             environments.append(Environment(name=name, tag_prefix=prefix, keep=keep, clusters=clusters))
@@ -444,7 +446,7 @@ def _parse_untagged(value: Any, path: str, c: _Collector) -> UntaggedRule | None
     if "expireAfterDays" not in obj:
         c.add(f"{path}.expireAfterDays", "is required")
         return None
-    days = c.integer(obj["expireAfterDays"], f"{path}.expireAfterDays", minimum=1)
+    days = c.integer(obj["expireAfterDays"], f"{path}.expireAfterDays", minimum=1, maximum=MAX_COUNT)
     return UntaggedRule(days) if days is not None else None
 
 
@@ -462,13 +464,16 @@ def _parse_catch_all(value: Any, path: str, c: _Collector) -> CatchAll | None:
         if obj.get("expireArchivedAfterDays") is not None:
             c.add(f"{path}.expireArchivedAfterDays", "only goes with 'archiveAfterDays'")
             return None
-        days = c.integer(obj["expireAfterDays"], f"{path}.expireAfterDays", minimum=1)
+        days = c.integer(obj["expireAfterDays"], f"{path}.expireAfterDays", minimum=1, maximum=MAX_COUNT)
         return CatchAll(expire_after_days=days) if days is not None else None
-    archive_days = c.integer(obj["archiveAfterDays"], f"{path}.archiveAfterDays", minimum=1)
+    archive_days = c.integer(obj["archiveAfterDays"], f"{path}.archiveAfterDays", minimum=1, maximum=MAX_COUNT)
     expire_archived = None
     if obj.get("expireArchivedAfterDays") is not None:
         expire_archived = c.integer(
-            obj["expireArchivedAfterDays"], f"{path}.expireArchivedAfterDays", minimum=MIN_ARCHIVE_DAYS
+            obj["expireArchivedAfterDays"],
+            f"{path}.expireArchivedAfterDays",
+            minimum=MIN_ARCHIVE_DAYS,
+            maximum=MAX_COUNT,
         )
         if expire_archived is None:
             return None
@@ -520,7 +525,7 @@ def _parse_overrides(value: Any, environments: tuple[Environment, ...] | None, c
                 continue
             c.check_keys(env_obj, OVERRIDE_ENV_KEYS, env_path)
             if "keep" in env_obj:
-                parsed_keep = c.integer(env_obj["keep"], f"{env_path}.keep", minimum=1)
+                parsed_keep = c.integer(env_obj["keep"], f"{env_path}.keep", minimum=1, maximum=MAX_COUNT)
                 if parsed_keep is not None:
                     keep[env_name] = parsed_keep
         protect_tags = None

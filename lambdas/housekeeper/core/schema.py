@@ -25,7 +25,7 @@ def _closed(properties: dict[str, Any], keys: tuple[str, ...], **extra: Any) -> 
 
 
 def _positive_integer(description: str, minimum: int = 1) -> dict[str, Any]:
-    return {"type": "integer", "minimum": minimum, "description": description}
+    return {"type": "integer", "minimum": minimum, "maximum": model.MAX_COUNT, "description": description}
 
 
 def _protect_tags(description: str) -> dict[str, Any]:
