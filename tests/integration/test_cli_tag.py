@@ -90,6 +90,7 @@ def test_tag_twice_is_success_and_a_tag_on_another_image_is_a_conflict(
         (["--image-tag", "1", "--env", "prod", "--build", "1"], "--config"),
         (["--image-tag", "1", "--env", "qa", "--build", "1", "--config", EXAMPLE_CONFIG], "unknown environment 'qa'"),
         (["--image-tag", "1"], "--tag"),
+        (["--digest", "abc", "--tag", "Prod-1"], "not an image digest"),
     ],
 )
 def test_bad_input_exits_2_and_says_why(

@@ -51,6 +51,13 @@ _ECR_PRIVATE = re.compile(
     r"^(?P<account>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.(?:amazonaws\.com(?:\.cn)?|on\.aws)$"
 )
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
+
+
+def is_valid_digest(text: str) -> bool:
+    """OCI digest grammar: `algorithm:hex`, e.g. `sha256:` and 64 hex digits."""
+    return bool(_DIGEST.match(text))
+
+
 _NATURAL_PART = re.compile(r"(\d+)")
 
 
@@ -90,7 +97,7 @@ def parse_image_reference(image: str) -> ImageReference:
         registry=registry,
         repository=path,
         tag=tag or None,
-        digest=digest if digest and _DIGEST.match(digest) else None,
+        digest=digest if digest and is_valid_digest(digest) else None,
         account=match.group("account") if match else None,
         region=match.group("region") if match else None,
     )

@@ -28,6 +28,7 @@ from housekeeper.core.resolution import (
     REASON_TAG_LIMIT,
     decide_tag,
     foreign_image_reason,
+    is_valid_digest,
     is_valid_docker_tag,
     parse_image_reference,
     resolve_environment,
@@ -447,6 +448,8 @@ def retag_image(
             "tag",
             [Problem("--tag", f"'{new_tag}' is not a legal Docker tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, at most 128)")],
         )
+    if digest is not None and not is_valid_digest(digest):
+        raise InvalidInput("tag", [Problem("--digest", f"'{digest}' is not an image digest (sha256:<64 hex digits>)")])
     if digest is None:
         if image_tag is None:
             raise InvalidInput("tag", [Problem("--image-tag", "give --image-tag or --digest")])
