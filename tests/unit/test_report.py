@@ -161,6 +161,24 @@ def test_a_repository_without_inspector_access_still_reports_images_and_says_why
     assert repo.after.images == 1
     assert not repo.findings_known
     assert "AccessDeniedException" in repo.note
+    # Unknown never reads as zero: null in JSON, "unknown" for people.
+    totals = report.to_json()["totals"]
+    assert totals["findingsCoverage"] == "none"
+    assert totals["before"]["findings"] is None
+    assert report.to_json()["repositories"][0]["before"]["findings"] is None
+    assert report.findings_label(report.before.findings_total) == "unknown"
+
+
+def test_a_partial_findings_total_is_marked() -> None:
+    ecr = _Ecr({"shop/api": [_image(1)], "shop/web": [_image(2)]})
+    inspector = _Inspector(
+        {"shop/web": {_image(2).digest: _findings(_image(2), 1, 2)}}, failing=frozenset({"shop/api"})
+    )
+
+    report = _build(ecr, inspector)
+
+    assert report.findings_coverage == "partial"
+    assert report.findings_label(report.before.findings_total) == f"{report.before.findings_total:,}+"
 
 
 def test_after_is_what_the_desired_policy_expires() -> None:

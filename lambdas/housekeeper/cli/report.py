@@ -41,6 +41,12 @@ def register(subparsers: Any) -> None:
         "report",
         help="images, storage and Inspector findings per repository, now and after the policy",
         description=DESCRIPTION,
+        epilog=(
+            "examples:\n"
+            "  housekeeper report --parameter /ecr-housekeeper/config\n"
+            "  housekeeper report --config config/example.json --repository 'payments/*' --html report.html\n"
+            "  housekeeper report --config config/example.json --output json | jq '.totals'"
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     common.add_config_source_arguments(parser)
@@ -94,14 +100,6 @@ def print_report_table(report: Report) -> None:
         for repo in report.repositories
     ]
     before, after = report.before, report.after
-    known = [repo.findings_known for repo in report.repositories]
-
-    def total(count: int) -> str:
-        # Unknown where Inspector could not be read: a partial sum is marked with "+".
-        if known and not any(known):
-            return "unknown"
-        return f"{count:,}" + ("" if all(known) else "+")
-
     rows.append(
         (
             "TOTAL",
@@ -109,10 +107,10 @@ def print_report_table(report: Report) -> None:
             f"{after.images:,}",
             _gb(before.bytes),
             _gb(after.bytes),
-            total(before.findings_total),
-            total(before.findings.get("CRITICAL", 0)),
-            total(before.findings.get("HIGH", 0)),
-            total(after.findings_total),
+            report.findings_label(before.findings_total),
+            report.findings_label(before.findings.get("CRITICAL", 0)),
+            report.findings_label(before.findings.get("HIGH", 0)),
+            report.findings_label(after.findings_total),
             f"{report.monthly_saving_usd:,.2f}",
         )
     )

@@ -23,7 +23,7 @@ from housekeeper.aws.errors import AwsError
 from housekeeper.aws.ports import SEVERITIES, EcrGateway, FindingCounts, InspectorGateway
 from housekeeper.core.compiler import compile_policy
 from housekeeper.core.config import Config
-from housekeeper.core.evaluator import EXPIRE, TRANSITION, evaluate
+from housekeeper.core.evaluator import EXPIRE, TRANSITION, evaluate, format_time
 from housekeeper.core.images import ImageRecord
 from housekeeper.logic.sync import repositories_in_scope
 
@@ -66,13 +66,15 @@ class Figures:
     def findings_total(self) -> int:
         return sum(self.findings.values())
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, findings_known: bool = True) -> dict[str, Any]:
+        """`findings` is null where Inspector could not be read, so scripts never mistake unknown for zero."""
+        findings = {"total": self.findings_total, **{s: self.findings.get(s, 0) for s in SEVERITIES}}
         return {
             "images": self.images,
             "bytes": self.bytes,
             "standardBytes": self.standard_bytes,
             "archiveBytes": self.archive_bytes,
-            "findings": {"total": self.findings_total, **{s: self.findings.get(s, 0) for s in SEVERITIES}},
+            "findings": findings if findings_known else None,
             "monthlyStorageCostUsd": round(self.monthly_cost_usd, 2),
         }
 
@@ -100,8 +102,8 @@ class RepositoryReport:
     def to_json(self) -> dict[str, Any]:
         return {
             "repository": self.repository,
-            "before": self.before.to_json(),
-            "after": self.after.to_json(),
+            "before": self.before.to_json(self.findings_known),
+            "after": self.after.to_json(self.findings_known),
             "expiringImages": self.expiring_images,
             "archivingImages": self.archiving_images,
             "findingsKnown": self.findings_known,
@@ -128,6 +130,21 @@ class Report:
     def monthly_saving_usd(self) -> float:
         return sum(r.monthly_saving_usd for r in self.repositories)
 
+    @property
+    def findings_coverage(self) -> str:
+        """ "all" when Inspector was read for every repository, "none" for none, "partial" in between."""
+        known = [r.findings_known for r in self.repositories]
+        if all(known):
+            return "all"
+        return "partial" if any(known) else "none"
+
+    def findings_label(self, count: int) -> str:
+        """A findings total for people: "unknown" where nothing was read, "N+" for a partial sum."""
+        coverage = self.findings_coverage
+        if coverage == "none":
+            return "unknown"
+        return f"{count:,}" + ("+" if coverage == "partial" else "")
+
     def largest_savings(self, limit: int = 10) -> list[RepositoryReport]:
         """Repositories by what the policy removes: storage first, findings second."""
         ranked = sorted(
@@ -139,14 +156,15 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "generatedAt": self.generated_at,
+            "generatedAt": format_time(self.generated_at),
             "prices": {
                 "standardUsdPerGbMonth": self.prices.standard_per_gb_month,
                 "archiveUsdPerGbMonth": self.prices.archive_per_gb_month,
             },
             "totals": {
-                "before": self.before.to_json(),
-                "after": self.after.to_json(),
+                "findingsCoverage": self.findings_coverage,
+                "before": self.before.to_json(self.findings_coverage != "none"),
+                "after": self.after.to_json(self.findings_coverage != "none"),
                 "estimatedMonthlySavingUsd": round(self.monthly_saving_usd, 2),
             },
             "repositories": [r.to_json() for r in self.repositories],

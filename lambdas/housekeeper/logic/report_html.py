@@ -124,8 +124,14 @@ def render_html(report: Report, title: str = "ECR Housekeeper: impact report", s
     cards = [
         ("Images", f"{before.images:,} → {after.images:,}"),
         ("Storage", f"{_gb(before.bytes)} → {_gb(after.bytes)}"),
-        ("Inspector findings", f"{before.findings_total:,} → {after.findings_total:,}"),
-        ("Findings removed", _percent(before.findings_total, after.findings_total)),
+        (
+            "Inspector findings",
+            f"{report.findings_label(before.findings_total)} → {report.findings_label(after.findings_total)}",
+        ),
+        (
+            "Findings removed",
+            "unknown" if report.findings_coverage == "none" else _percent(before.findings_total, after.findings_total),
+        ),
         ("Est. saving / month", _usd(report.monthly_saving_usd)),
     ]
     card_html = "\n".join(
