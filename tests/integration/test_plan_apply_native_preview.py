@@ -61,7 +61,9 @@ def agreeing_results(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def stub_plan(stubber: Stubber, details: list[dict[str, Any]], preview_results: list[dict[str, Any]]) -> None:
+def stub_plan(
+    stubber: Stubber, details: list[dict[str, Any]], preview_results: list[dict[str, Any]], preview_runs: bool = True
+) -> None:
     stubber.add_response(
         "describe_repositories",
         {
@@ -84,6 +86,8 @@ def stub_plan(stubber: Stubber, details: list[dict[str, Any]], preview_results: 
     stubber.add_response(
         "describe_images", {"imageDetails": details}, {"repositoryName": REPOSITORY, "maxResults": ANY}
     )
+    if not preview_runs:
+        return
     policy_text = json.dumps(compile_policy(load_config(CONFIG), REPOSITORY), separators=(",", ":"))
     status = {"registryId": "123456789012", "repositoryName": REPOSITORY, "lifecyclePolicyText": policy_text}
     stubber.add_response(
@@ -174,3 +178,24 @@ def test_native_preview_in_the_table(
     out = capsys.readouterr().out
     assert "ECR preview" in out
     assert any(line.startswith(REPOSITORY) and "matches" in line for line in out.splitlines())
+
+
+def test_a_native_preview_that_cannot_run_fails_the_command_and_says_why_briefly(
+    stubbed: tuple[Stubber, list[float], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    stubber, _, config_file = stubbed
+    details = image_details()
+    stub_plan(stubber, details, agreeing_results(details))
+    stubber._queue.pop()
+    stubber._queue.pop()
+    stubber._queue.pop()
+    html_page = "<!doctype html>\n<html><body>" + "Internal Server Error " * 50 + "</body></html>"
+    stubber.add_client_error("start_lifecycle_policy_preview", "InternalFailure", html_page, http_status_code=500)
+    capsys.readouterr()
+    with stubber:
+        code = main(["plan", "--config", str(config_file), "--native-preview", "--output", "json"])
+    preview = json.loads(capsys.readouterr().out)["repositories"][0]["nativePreview"]
+    assert code == 1
+    assert preview["status"] == "ERROR"
+    assert preview["offlineCount"] == 2  # the offline side is still reported
+    assert "\n" not in preview["error"] and len(preview["error"]) < 400

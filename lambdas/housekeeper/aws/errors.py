@@ -67,12 +67,21 @@ class AccessDenied(AwsError):
     """IAM refused the call: a deployment problem, not a transient one."""
 
 
+MAX_MESSAGE_LENGTH = 300
+
+
+def _one_line(message: str) -> str:
+    """AWS messages are one sentence; a proxy's or an emulator's HTML error page is not, so fold and cut it."""
+    folded = " ".join(message.split())
+    return folded if len(folded) <= MAX_MESSAGE_LENGTH else folded[: MAX_MESSAGE_LENGTH - 1] + "…"
+
+
 def translate(exc: Exception, operation: str, resource: str = "") -> AwsError:
     """Map a botocore exception to the project exception that says what went wrong."""
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
-        message = str(error.get("Message", "")) or str(exc)
+        message = _one_line(str(error.get("Message", "")) or str(exc))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         if code in THROTTLING_CODES or status == 429:
             return Throttled(operation, code, message, resource)

@@ -6,7 +6,8 @@ through, whatever the config's `mode` (an operator running `apply --yes` asked f
 `apply` is a plan. `--native-preview` also asks ECR's own StartLifecyclePolicyPreview about each candidate
 policy, one repository at a time, and shows where it disagrees with the offline evaluator.
 
-Exit codes: 0 ok; 1 any repository blocked by the guard or failed; 2 bad input (config, arguments).
+Exit codes: 0 ok; 1 any repository blocked by the guard or failed, or a --native-preview that could not run;
+2 bad input (config, arguments).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def register(subparsers: Any) -> None:
                     "images the config's policy would expire or archive, and whether the safety guard would let "
                     "it through. Writes nothing. "
                 )
-                + "Exit 1 when any repository is blocked by the guard or failed.",
+                + "Exit 1 when any repository is blocked by the guard or failed, or ECR's preview could not run.",
                 width=80,
             ),
             epilog=(
@@ -111,7 +112,9 @@ def run(args: argparse.Namespace) -> int:
         # Drop the images and evaluation at once: a plan over thousands of repositories stays small.
         results.append(replace(result, assessment=None))
     _print(args, config, results, previews, write)
-    return EXIT_FAILURE if any(r.action in (BLOCKED, FAILED) for r in results) else EXIT_OK
+    blocked_or_failed = any(r.action in (BLOCKED, FAILED) for r in results)
+    # A native preview that could not run is a cross-check that failed; a difference is reported, not fatal.
+    return EXIT_FAILURE if blocked_or_failed or not all(p.ran for p in previews.values()) else EXIT_OK
 
 
 def _counts(results: list[SyncResult]) -> dict[str, int]:

@@ -518,6 +518,11 @@ class PreviewComparison:
     def matches(self) -> bool:
         return self.status == "COMPLETE" and not (self.only_in_ecr or self.only_offline or self.different)
 
+    @property
+    def ran(self) -> bool:
+        """False when ECR's preview could not be run to the end: the cross-check asked for did not happen."""
+        return self.status == "COMPLETE"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "status": self.status,
@@ -551,6 +556,7 @@ def native_preview(
     `first_delay` up to `max_delay` seconds, and the repository is reported TIMED_OUT after `max_wait`.
     """
     pause = sleep or time.sleep
+    offline_count = len(evaluation.actions)
     try:
         ecr.start_lifecycle_preview(repository, policy)
         delay, waited = first_delay, 0.0
@@ -559,14 +565,18 @@ def native_preview(
             if status.status in PREVIEW_DONE:
                 break
             if waited >= max_wait:
-                return PreviewComparison(repository, "TIMED_OUT", error=f"no result after {waited:.0f}s")
+                return PreviewComparison(
+                    repository, "TIMED_OUT", offline_count=offline_count, error=f"no result after {waited:.0f}s"
+                )
             pause(delay)
             waited += delay
             delay = min(delay * 2, max_delay)
     except AwsError as exc:
-        return PreviewComparison(repository, "ERROR", error=str(exc))
+        return PreviewComparison(repository, "ERROR", offline_count=offline_count, error=str(exc))
     if status.status != "COMPLETE":
-        return PreviewComparison(repository, status.status, error=f"ECR preview ended {status.status}")
+        return PreviewComparison(
+            repository, status.status, offline_count=offline_count, error=f"ECR preview ended {status.status}"
+        )
     return compare_preview(repository, status.results, evaluation)
 
 
