@@ -69,7 +69,15 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         rows = [
-            [o.cluster, o.service, o.repository or o.image, _short(o.digest), o.tag, o.status, o.reason or o.detail]
+            [
+                o.cluster,
+                o.service,
+                o.repository or o.image,
+                _short(o.digest),
+                o.tag,
+                o.status,
+                ": ".join(part for part in (o.reason, o.detail) if part),
+            ]
             for o in outcomes
         ]
         print_table(COLUMNS, rows)

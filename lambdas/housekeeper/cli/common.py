@@ -97,4 +97,6 @@ def logs_to_stderr() -> None:
     if isinstance(handler, logging.StreamHandler) and not isinstance(handler.stream, _CurrentStderr):
         handler.stream = _CurrentStderr()
     if os.environ.get("POWERTOOLS_LOG_LEVEL") is None and os.environ.get("LOG_LEVEL") is None:
-        logger.setLevel("WARNING")
+        # The command's own output already says what happened to each item; the JSON log lines are for
+        # POWERTOOLS_LOG_LEVEL=INFO (or DEBUG) when someone wants to see the steps.
+        logger.setLevel("CRITICAL")
