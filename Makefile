@@ -18,6 +18,9 @@ help:
 	@echo "make bench   benchmarks; figures go to docs/PERFORMANCE.md"
 	@echo "make synth   cdk synth with the pinned CLI (offline)"
 	@echo "make nag     cdk-nag and cfn-lint on the synthesized template"
+	@echo "make deploy  cdk deploy with the pinned CLI (needs AWS credentials and a bootstrapped account)"
+	@echo "make install set up .venv and node_modules only"
+	@echo "make clean   remove .venv, node_modules, cdk.out and caches"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
