@@ -379,3 +379,11 @@ def test_read_policy_document_explains_what_it_cannot_read(document: Any, expect
     with pytest.raises(PolicyInvalid) as caught:
         read_policy_document(document)
     assert expected in str(caught.value)
+
+
+def test_a_null_under_an_unknown_key_is_one_problem_not_two() -> None:
+    policy = good_policy()
+    policy["rules"][0]["extra"] = None
+    problems = [p for p in validate_policy(policy) if p.path == "$.rules[0].extra"]
+    assert len(problems) == 1
+    assert "unknown key 'extra'" in problems[0].message

@@ -30,6 +30,7 @@ MIN_ARCHIVE_DAYS = 90
 # The guide documents no upper bound for rulePriority or countNumber ("positive integers"); the API model types
 # them as 32-bit integers, so anything larger cannot be a valid value.
 MAX_INTEGER = 2**31 - 1
+NULL_MESSAGE = "null is not allowed in a lifecycle policy; leave the key out instead"
 
 TAG_STATUSES = ("tagged", "untagged", "any")
 COUNT_TYPES = ("imageCountMoreThan", "sinceImagePushed", "sinceImagePulled", "sinceImageTransitioned")
@@ -144,7 +145,13 @@ def validate_policy(policy: Mapping[str, Any]) -> list[Problem]:
     checked = [_check_rule(rule, index, problems) for index, rule in enumerate(rules)]
     _check_across_rules([rule for rule in checked if rule is not None], problems)
     _check_text_length(policy, problems)
-    return problems
+    return _without_redundant_nulls(problems)
+
+
+def _without_redundant_nulls(problems: list[Problem]) -> list[Problem]:
+    """A null under an unknown key is one mistake, not two: keep the more telling problem for that path."""
+    other_paths = {p.path for p in problems if p.message != NULL_MESSAGE}
+    return [p for p in problems if p.message != NULL_MESSAGE or p.path not in other_paths]
 
 
 class _Rule:
@@ -433,7 +440,7 @@ def _check_text_length(policy: Mapping[str, Any], problems: list[Problem]) -> No
 
 def _find_nulls(value: Any, path: str, problems: list[Problem]) -> None:
     if value is None:
-        problems.append(Problem(path, "null is not allowed in a lifecycle policy; leave the key out instead"))
+        problems.append(Problem(path, NULL_MESSAGE))
     elif isinstance(value, Mapping):
         for key, item in value.items():
             _find_nulls(item, f"{path}.{key}", problems)
