@@ -41,7 +41,7 @@ def read_text(path: str, what: str) -> str:
         return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise InvalidInput(f"cannot read {what} {path}", [Problem("$", reason)]) from None
+        raise InvalidInput(f"cannot read {what}", [Problem(path, reason)]) from None
 
 
 def now_from_argument(value: str | None) -> float:
