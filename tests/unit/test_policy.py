@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from housekeeper.core.errors import PolicyInvalid
 from housekeeper.core.policy import (
+    describe_drift,
     normalise_policy,
     policy_text,
     read_policy_document,
@@ -387,3 +388,19 @@ def test_a_null_under_an_unknown_key_is_one_problem_not_two() -> None:
     problems = [p for p in validate_policy(policy) if p.path == "$.rules[0].extra"]
     assert len(problems) == 1
     assert "unknown key 'extra'" in problems[0].message
+
+
+def test_drift_names_the_rules_and_fields_that_differ() -> None:
+    desired = good_policy()
+    current = copy.deepcopy(desired)
+    current["rules"][0]["selection"]["countNumber"] += 1
+    removed = current["rules"].pop(1)
+    current["rules"].append({**copy.deepcopy(removed), "rulePriority": 999, "description": "hand-made"})
+
+    drift = describe_drift(current, desired)
+
+    number = desired["rules"][0]["selection"]["countNumber"]
+    assert f"rule {desired['rules'][0]['rulePriority']}: selection.countNumber {number + 1} -> {number}" in drift
+    assert f"rule {removed['rulePriority']} missing" in drift
+    assert "rule 999 not in the config" in drift
+    assert describe_drift(desired, copy.deepcopy(desired)) == []

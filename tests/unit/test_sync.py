@@ -114,6 +114,9 @@ def test_a_hand_edited_policy_is_put_back(ecr: FakeEcr) -> None:
     }
     result = sync_repository("shop/api", run_for(ecr))
     assert (result.action, result.reason) == ("updated", "POLICY_DIFFERS")
+    # The result says what was wrong with the hand-edited policy, rule by rule.
+    assert "drift: rule 1 not in the config" in result.detail
+    assert "rule 10 missing" in result.detail
 
 
 def test_preview_mode_reports_would_update_and_writes_nothing(ecr: FakeEcr) -> None:

@@ -32,6 +32,7 @@ from housekeeper.logic.sync import (
     BLOCKED,
     FAILED,
     MANUAL,
+    POLICY_DIFFERS,
     PreviewComparison,
     SyncResult,
     SyncRun,
@@ -157,7 +158,7 @@ def _print(
     ]
     print_table(COLUMNS, rows)
     for result in results:
-        if result.action in (BLOCKED, FAILED) and result.detail:
+        if result.reason == POLICY_DIFFERS or (result.action in (BLOCKED, FAILED) and result.detail):
             print(f"{result.repository}: {result.detail}", file=sys.stderr)
     if previews:
         print_table(

@@ -552,3 +552,34 @@ def _normalise_action(action: Mapping[str, Any]) -> dict[str, Any]:
             value = _enum(value, TARGET_STORAGE_CLASSES) or value
         out[key] = value
     return dict(sorted(out.items(), key=lambda item: (_ACTION_ORDER.get(item[0], len(_ACTION_ORDER)), item[0])))
+
+
+def describe_drift(current: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
+    """How `current` differs from `desired`, rule by rule, in words an operator can act on.
+
+    Both are normalised first, so order and spelling never count. Rules are matched by rulePriority; within a rule
+    only the fields that differ are named, e.g. `rule 10: selection.countNumber 5 -> 10`.
+    """
+    have = {_priority_sort_key(r): r for r in normalise_policy(current)["rules"]}
+    want = {_priority_sort_key(r): r for r in normalise_policy(desired)["rules"]}
+    changes: list[str] = []
+    for key in sorted(have.keys() | want.keys()):
+        label = f"rule {key[1]}" if key[0] == 0 else "a rule without a priority"
+        if key not in have:
+            changes.append(f"{label} missing")
+        elif key not in want:
+            changes.append(f"{label} not in the config")
+        elif have[key] != want[key]:
+            fields = _changed_fields(have[key], want[key], "")
+            changes.append(f"{label}: " + "; ".join(fields))
+    return changes
+
+
+def _changed_fields(have: Any, want: Any, path: str) -> list[str]:
+    if isinstance(have, Mapping) and isinstance(want, Mapping):
+        found: list[str] = []
+        for key in [*want, *(k for k in have if k not in want)]:
+            if have.get(key) != want.get(key):
+                found.extend(_changed_fields(have.get(key), want.get(key), f"{path}.{key}" if path else key))
+        return found
+    return [f"{path} {json.dumps(have)} -> {json.dumps(want)}"]

@@ -31,7 +31,7 @@ from housekeeper.core.errors import ConfigInvalid, HousekeeperError, InvalidInpu
 from housekeeper.core.evaluator import EXPIRE, TRANSITION, Evaluation, evaluate
 from housekeeper.core.guard import Conflict, GuardVerdict, check_guard
 from housekeeper.core.images import ImageRecord
-from housekeeper.core.policy import normalise_policy, read_policy_document
+from housekeeper.core.policy import describe_drift, normalise_policy, read_policy_document
 from housekeeper.logic.config_source import read_config
 from housekeeper.logic.in_use import NOTHING_IN_USE, InUse, InUseScanner
 
@@ -364,10 +364,21 @@ def _sync(repository: str, run: SyncRun, trigger: str, keep_assessment: bool) ->
         return replace(
             base, action=BLOCKED, reason=verdict.reasons[0], reasons=verdict.reasons, detail="; ".join(verdict.details)
         )
+    changes = _drift_summary(current, desired)
     if run.write:
         run.ecr.put_lifecycle_policy(repository, desired)
-        return replace(base, action=UPDATED, reason=drift, detail="policy written")
-    return replace(base, action=WOULD_UPDATE, reason=drift, detail="preview mode: policy not written")
+        return replace(base, action=UPDATED, reason=drift, detail="policy written" + changes)
+    return replace(base, action=WOULD_UPDATE, reason=drift, detail="preview mode: policy not written" + changes)
+
+
+def _drift_summary(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> str:
+    """What differs, for the result line: the operator sees why a policy is (or would be) rewritten."""
+    if current is None:
+        return ""
+    try:
+        return "; drift: " + ", ".join(describe_drift(read_policy_document(current), desired))
+    except InvalidInput:
+        return "; drift: the current policy is not a valid lifecycle policy"
 
 
 # --- the worker: one invocation, many messages ---------------------------------------------------------------
