@@ -183,4 +183,5 @@ def _print(
         note = "nothing written; add --yes to write"
     else:
         note = "plan only, nothing written"
-    print(f"\n{len(results)} repositories: {summary} ({note})", file=sys.stderr)
+    noun = "repository" if len(results) == 1 else "repositories"
+    print(f"\n{len(results)} {noun}: {summary} ({note})", file=sys.stderr)

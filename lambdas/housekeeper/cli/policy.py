@@ -41,7 +41,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--compact",
         action="store_true",
-        help="with --output json: print the compact one-line JSON that housekeeper sends to ECR",
+        help="print the compact one-line JSON that housekeeper sends to ECR (overrides --output)",
     )
     add_output_argument(parser, default="json")
     parser.set_defaults(func=run)
@@ -56,10 +56,10 @@ def run(args: argparse.Namespace) -> int:
             f"note: {args.repository} is not selected by $.repositories; housekeeper leaves its policy alone",
             file=sys.stderr,
         )
-    if args.output == "table":
-        print_table(("priority", "selects", "count", "action", "description"), _rows(policy))
-    elif args.compact:
+    if args.compact:  # the exact text sent to ECR, whatever --output says
         print(policy_text(policy))
+    elif args.output == "table":
+        print_table(("priority", "selects", "count", "action", "description"), _rows(policy))
     else:
         print_json(policy)
     return EXIT_OK

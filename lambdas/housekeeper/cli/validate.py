@@ -78,8 +78,11 @@ def _print_summary(args: argparse.Namespace, config: Config) -> None:
         return
     print(f"{args.config}: valid ({config.mode} mode)")
     print_table(
-        ("environment", "tag prefix", "keep"),
-        [(env.name, f"{env.tag_prefix}-", env.keep) for env in config.environments],
+        ("environment", "tagPrefix", "env tags", "keep", "clusters"),
+        [
+            (env.name, env.tag_prefix, f"{env.tag_stem}<build>", env.keep, ", ".join(env.clusters))
+            for env in config.environments
+        ],
     )
     untagged = f"expire after {config.untagged.expire_after_days} days" if config.untagged else "none"
     print(f"protect tags: {', '.join(config.protect_tags) or 'none'}")
