@@ -521,37 +521,39 @@ def _normalise_rule(rule: Any) -> Any:
     return out
 
 
-def _normalise_selection(selection: Mapping[str, Any]) -> dict[str, Any]:
+_SELECTION_ENUMS = {
+    "tagStatus": TAG_STATUSES,
+    "countType": COUNT_TYPES,
+    "countUnit": COUNT_UNITS,
+    "storageClass": STORAGE_CLASSES,
+}
+_ACTION_ENUMS = {"type": ACTION_TYPES, "targetStorageClass": TARGET_STORAGE_CLASSES}
+
+
+def _normalise_fields(
+    fields: Mapping[str, Any],
+    enums: Mapping[str, tuple[str, ...]],
+    order: Mapping[str, int],
+    defaults: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Nulls dropped, defaults filled in, enum values spelt as documented, tag lists sorted, keys in order."""
+    present = {key: value for key, value in fields.items() if value is not None}
     out: dict[str, Any] = {}
-    for key, value in selection.items():
-        if value is None:
-            continue
-        if key == "tagStatus":
-            value = _enum(value, TAG_STATUSES) or value
-        elif key == "countType":
-            value = _enum(value, COUNT_TYPES) or value
-        elif key == "countUnit":
-            value = _enum(value, COUNT_UNITS) or value
-        elif key == "storageClass":
-            value = _enum(value, STORAGE_CLASSES) or value
+    for key, value in {**(defaults or {}), **present}.items():
+        if key in enums:
+            value = _enum(value, enums[key]) or value
         elif key in ("tagPatternList", "tagPrefixList") and isinstance(value, list):
             value = sorted(value, key=str)
         out[key] = value
-    out.setdefault("storageClass", DEFAULT_STORAGE_CLASS)
-    return dict(sorted(out.items(), key=lambda item: (_SELECTION_ORDER.get(item[0], len(_SELECTION_ORDER)), item[0])))
+    return dict(sorted(out.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
+
+
+def _normalise_selection(selection: Mapping[str, Any]) -> dict[str, Any]:
+    return _normalise_fields(selection, _SELECTION_ENUMS, _SELECTION_ORDER, {"storageClass": DEFAULT_STORAGE_CLASS})
 
 
 def _normalise_action(action: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in action.items():
-        if value is None:
-            continue
-        if key == "type":
-            value = _enum(value, ACTION_TYPES) or value
-        elif key == "targetStorageClass":
-            value = _enum(value, TARGET_STORAGE_CLASSES) or value
-        out[key] = value
-    return dict(sorted(out.items(), key=lambda item: (_ACTION_ORDER.get(item[0], len(_ACTION_ORDER)), item[0])))
+    return _normalise_fields(action, _ACTION_ENUMS, _ACTION_ORDER)
 
 
 def describe_drift(current: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
