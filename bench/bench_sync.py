@@ -176,7 +176,7 @@ def _quiet_logs() -> Iterator[None]:
 def run() -> dict[str, Any]:
     from housekeeper.aws.session import client, reset_clients
     from housekeeper.handlers import plan_sync
-    from housekeeper.logic.in_use import shared_scanner
+    from housekeeper.logic.inventory import shared_scanner
 
     names = [f"team-{i // 50:02d}/service-{i:04d}" for i in range(REPOSITORIES)]
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the moto server's request log

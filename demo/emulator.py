@@ -18,6 +18,8 @@ DUMMY_ENVIRONMENT = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
+    # The emulated Lambda resolves a container image's tag to its digest in the emulated ECR, as Lambda does.
+    "MOTO_LAMBDA_STUB_ECR": "false",
 }
 
 

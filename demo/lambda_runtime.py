@@ -78,6 +78,14 @@ def parameter_store_change(name: str, operation: str) -> dict[str, Any]:
     )
 
 
+def scheduled_event() -> dict[str, Any]:
+    """What an EventBridge schedule rule delivers (the daily drift sweep)."""
+    region = os.environ.get("AWS_REGION", "us-east-1")
+    return eventbridge_event(
+        "Scheduled Event", "aws.events", [f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/ecr-housekeeper-drift-sweep"], {}
+    )
+
+
 def deployment_completed(service_arn: str, deployment_id: str) -> dict[str, Any]:
     return eventbridge_event(
         "ECS Deployment State Change",

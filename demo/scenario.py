@@ -9,9 +9,16 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from demo.seed import RepositorySpec, Scenario, ServiceSpec
+from demo.seed import FunctionSpec, RepositorySpec, Scenario, ServiceSpec
 
 BIG_REPOSITORY = "storefront/web"
+# Pushed the way `docker buildx` pushes by default: an OCI index over platform and attestation manifests.
+MULTI_ARCH_REPOSITORY = "platform/gateway"
+PLATFORMS = ("linux/amd64", "linux/arm64")
+# A Lambda container-image function's repository (a name without '/': the emulator's Lambda needs that).
+FUNCTION_REPOSITORY = "thumbnailer"
+# A production service scaled to zero: nothing runs, and backfill (which tags what runs) never tags its image.
+IDLE_SERVICE = "reports-nightly"
 
 # The demo's central config: the DESIGN's example, minus the payments override (no such repository here).
 DEMO_CONFIG: dict[str, Any] = {
@@ -31,10 +38,13 @@ DEMO_CONFIG: dict[str, Any] = {
 }
 
 
-def _services(big_recent: int) -> tuple[ServiceSpec, ...]:
-    """Production runs an old build of the large repository (older than 90 days: only its env tag keeps it)."""
+def _services(big_recent: int, gateway_back: int, idle_back: int) -> tuple[ServiceSpec, ...]:
+    """Production runs an old build of the large repository (older than 90 days: only its env tag keeps it), an
+    old multi-arch gateway build, and has a reports service scaled to zero on an old worker build."""
     return (
         ServiceSpec("prod-eu-west", "storefront-web", BIG_REPOSITORY, builds_back=big_recent + 6),
+        ServiceSpec("prod-eu-west", "gateway", MULTI_ARCH_REPOSITORY, builds_back=gateway_back),
+        ServiceSpec("prod-eu-west", IDLE_SERVICE, "storefront/worker", builds_back=idle_back, desired_count=0),
         ServiceSpec("prod-eu-west", "storefront-worker", "storefront/worker", builds_back=4),
         ServiceSpec("prod-eu-west", "billing-api", "billing/api", builds_back=2),
         ServiceSpec("staging-eu-west", "storefront-web", BIG_REPOSITORY, builds_back=3),
@@ -66,10 +76,15 @@ def full_scenario() -> Scenario:
             RepositorySpec("billing/api", builds=64, recent_builds=40, years=1.5, untagged_old=2, untagged_recent=1),
             RepositorySpec("platform/base-image", builds=30, recent_builds=20, years=1.0, size_mb=(60, 90)),
             RepositorySpec("tools/db-migrator", builds=12, recent_builds=12, years=0.2, size_mb=(40, 60)),
+            RepositorySpec(
+                MULTI_ARCH_REPOSITORY, builds=40, recent_builds=15, years=1.5, size_mb=(40, 80), platforms=PLATFORMS
+            ),
+            RepositorySpec(FUNCTION_REPOSITORY, builds=30, recent_builds=10, years=1.0, size_mb=(90, 140)),
         ),
-        services=_services(big_recent),
+        services=_services(big_recent, gateway_back=18, idle_back=80),
         config=copy.deepcopy(DEMO_CONFIG),
         big_repository=BIG_REPOSITORY,
+        functions=(FunctionSpec("thumbnailer", FUNCTION_REPOSITORY, "live", alias_builds_back=25),),
     )
 
 
@@ -94,8 +109,13 @@ def reduced_scenario() -> Scenario:
             RepositorySpec("billing/api", builds=10, recent_builds=7, years=1.0, untagged_old=1),
             RepositorySpec("platform/base-image", builds=6, recent_builds=4, years=0.5, size_mb=(60, 90)),
             RepositorySpec("tools/db-migrator", builds=4, recent_builds=4, years=0.1, size_mb=(40, 60)),
+            RepositorySpec(
+                MULTI_ARCH_REPOSITORY, builds=12, recent_builds=5, years=1.0, size_mb=(40, 80), platforms=PLATFORMS
+            ),
+            RepositorySpec(FUNCTION_REPOSITORY, builds=8, recent_builds=3, years=1.0, size_mb=(90, 140)),
         ),
-        services=_services(big_recent),
+        services=_services(big_recent, gateway_back=7, idle_back=16),
         config=copy.deepcopy(DEMO_CONFIG),
         big_repository=BIG_REPOSITORY,
+        functions=(FunctionSpec("thumbnailer", FUNCTION_REPOSITORY, "live", alias_builds_back=6),),
     )

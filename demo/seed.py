@@ -23,6 +23,8 @@ from demo.synthetic_findings import SyntheticInspectorFindings, synthetic_findin
 DAY = 86_400.0
 YEAR = 365.25 * DAY
 MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 BASE_AMI = "ami-12c6146b"
 
 
@@ -40,16 +42,33 @@ class RepositorySpec:
     size_mb: tuple[int, int] = (120, 240)
     findings_total: int = 0
     latest_tag: bool = True
+    # Multi-arch: each build is an OCI index over one image manifest and one attestation manifest per platform,
+    # the way `docker buildx build --platform linux/amd64,linux/arm64 --push` stores it; only the index is tagged.
+    platforms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    """An ECS service in `cluster` running build `builds - builds_back` of `repository`."""
+    """An ECS service in `cluster` running build `builds - builds_back` of `repository`.
+
+    `desired_count` 0 is a service scaled to zero: no task runs, yet it needs its image the moment it scales up.
+    """
 
     cluster: str
     service: str
     repository: str
     builds_back: int
+    desired_count: int = 1
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A Lambda container-image function: `$LATEST` runs the newest build, `alias` an older published version."""
+
+    name: str
+    repository: str
+    alias: str
+    alias_builds_back: int
 
 
 @dataclass(frozen=True)
@@ -59,6 +78,7 @@ class Scenario:
     config: Mapping[str, Any]
     big_repository: str
     seed: int = 20_190_301
+    functions: tuple[FunctionSpec, ...] = ()
 
     @property
     def clusters(self) -> tuple[str, ...]:
@@ -78,6 +98,18 @@ class RunningService:
     image: str
     deployment_id: str
     service_arn: str
+    desired_count: int = 1
+
+
+@dataclass(frozen=True)
+class SeededFunction:
+    name: str
+    repository: str
+    alias: str
+    latest_build: int
+    alias_build: int
+    latest_digest: str
+    alias_digest: str
 
 
 @dataclass
@@ -87,11 +119,23 @@ class SeededAccount:
     registry: str
     digests_by_build: dict[str, dict[int, str]] = field(default_factory=dict)
     untagged: dict[str, list[str]] = field(default_factory=dict)
+    # Multi-arch repositories: the platform and attestation manifests of each build's index.
+    children: dict[str, dict[int, tuple[str, ...]]] = field(default_factory=dict)
     services: list[RunningService] = field(default_factory=list)
+    functions: list[SeededFunction] = field(default_factory=list)
     findings: SyntheticInspectorFindings = field(default_factory=lambda: SyntheticInspectorFindings({}))
 
     def image_count(self, repository: str) -> int:
-        return len(self.digests_by_build.get(repository, {})) + len(self.untagged.get(repository, []))
+        children = sum(len(c) for c in self.children.get(repository, {}).values())
+        return len(self.digests_by_build.get(repository, {})) + len(self.untagged.get(repository, [])) + children
+
+    @property
+    def running_services(self) -> list[RunningService]:
+        return [service for service in self.services if service.desired_count > 0]
+
+    @property
+    def idle_services(self) -> list[RunningService]:
+        return [service for service in self.services if service.desired_count == 0]
 
 
 def _manifest(repository: str, label: str, size_bytes: int) -> str:
@@ -136,6 +180,137 @@ def _push_times(spec: RepositorySpec, now: float, rng: random.Random) -> list[fl
         for index in range(spec.recent_builds)
     ]
     return times
+
+
+def _sha(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _push_exact(ecr: Any, repository: str, manifest: str, media_type: str, tag: str | None = None) -> str:
+    """Push a manifest under its true sha256 digest (moto would otherwise make one up) and return the digest."""
+    digest = _sha(manifest)
+    extra = {"imageTag": tag} if tag else {}
+    ecr.put_image(
+        repositoryName=repository,
+        imageManifest=manifest,
+        imageManifestMediaType=media_type,
+        imageDigest=digest,
+        **extra,
+    )
+    return digest
+
+
+def _platform_manifest(repository: str, label: str, platform: str, size_bytes: int) -> str:
+    document = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "size": size_bytes,
+            "digest": _sha(f"{repository}/{label}/{platform}/config"),
+        },
+        "layers": [
+            {
+                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                "size": size_bytes,
+                "digest": _sha(f"{repository}/{label}/{platform}/layer"),
+            }
+        ],
+    }
+    return json.dumps(document, separators=(",", ":"))
+
+
+def _attestation_manifest(repository: str, label: str, platform: str) -> str:
+    """buildx's provenance attestation for one platform image: an in-toto statement as a one-layer manifest."""
+    document = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "size": 167,
+            "digest": _sha(f"{repository}/{label}/{platform}/attestation-config"),
+        },
+        "layers": [
+            {
+                "mediaType": "application/vnd.in-toto+json",
+                "size": 1354,
+                "digest": _sha(f"{repository}/{label}/{platform}/provenance"),
+                "annotations": {"in-toto.io/predicate-type": "https://slsa.dev/provenance/v0.2"},
+            }
+        ],
+    }
+    return json.dumps(document, separators=(",", ":"))
+
+
+def push_multi_arch_build(
+    ecr: Any, repository: str, label: str, platforms: tuple[str, ...], size_bytes: int, tag: str
+) -> tuple[str, tuple[str, ...]]:
+    """Push one build as buildx does: per platform an image manifest and its attestation, then the tagged index.
+
+    Returns the index digest and its children (image manifests and attestations), all untagged.
+    """
+    entries: list[dict[str, Any]] = []
+    children: list[str] = []
+    for platform in platforms:
+        os_name, architecture = platform.split("/", 1)
+        image = _push_exact(ecr, repository, _platform_manifest(repository, label, platform, size_bytes), OCI_MANIFEST)
+        entries.append(
+            {
+                "mediaType": OCI_MANIFEST,
+                "digest": image,
+                "size": 1000,
+                "platform": {"architecture": architecture, "os": os_name},
+            }
+        )
+        children.append(image)
+    for platform, image in zip(platforms, list(children), strict=True):
+        attestation = _push_exact(ecr, repository, _attestation_manifest(repository, label, platform), OCI_MANIFEST)
+        entries.append(
+            {
+                "mediaType": OCI_MANIFEST,
+                "digest": attestation,
+                "size": 800,
+                "platform": {"architecture": "unknown", "os": "unknown"},
+                "annotations": {
+                    "vnd.docker.reference.digest": image,
+                    "vnd.docker.reference.type": "attestation-manifest",
+                },
+            }
+        )
+        children.append(attestation)
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}, separators=(",", ":"))
+    return _push_exact(ecr, repository, index, OCI_INDEX, tag), tuple(children)
+
+
+def seed_multi_arch_repository(
+    ecr: Any, spec: RepositorySpec, now: float, rng: random.Random
+) -> tuple[dict[int, str], dict[int, tuple[str, ...]], dict[str, float]]:
+    """Push every build of a multi-arch repository; return index digests and children by build, and push times."""
+    ecr.create_repository(repositoryName=spec.name)
+    low, high = spec.size_mb
+    indexes: dict[int, str] = {}
+    children: dict[int, tuple[str, ...]] = {}
+    pushed_at: dict[str, float] = {}
+    for build, moment in enumerate(_push_times(spec, now, rng), start=1):
+        size = rng.randint(low, high) * 1024 * 1024
+        index, kids = push_multi_arch_build(ecr, spec.name, f"build-{build}", spec.platforms, size, str(build))
+        indexes[build], children[build] = index, kids
+        for digest in (index, *kids):
+            pushed_at[digest] = moment
+    if spec.latest_tag and indexes:
+        newest = max(indexes)
+        manifest = ecr.batch_get_image(
+            repositoryName=spec.name, imageIds=[{"imageDigest": indexes[newest]}], acceptedMediaTypes=[OCI_INDEX]
+        )["images"][0]["imageManifest"]
+        ecr.put_image(
+            repositoryName=spec.name,
+            imageManifest=manifest,
+            imageManifestMediaType=OCI_INDEX,
+            imageDigest=indexes[newest],
+            imageTag="latest",
+        )
+    backdate_images(spec.name, pushed_at)
+    return indexes, children, pushed_at
 
 
 def seed_repository(
@@ -199,11 +374,12 @@ def seed_services(ecs: Any, ec2: Any, account: SeededAccount) -> None:
             containerDefinitions=[{"name": spec.service, "image": image, "memory": 256, "essential": True}],
         )
         created = ecs.create_service(
-            cluster=spec.cluster, serviceName=spec.service, taskDefinition=family, desiredCount=1
+            cluster=spec.cluster, serviceName=spec.service, taskDefinition=family, desiredCount=spec.desired_count
         )
         service = created["service"]
         deployment_id = service["deployments"][0]["id"]
-        ecs.run_task(cluster=spec.cluster, taskDefinition=family, startedBy=deployment_id, count=1)
+        if spec.desired_count:
+            ecs.run_task(cluster=spec.cluster, taskDefinition=family, startedBy=deployment_id, count=1)
         account.services.append(
             RunningService(
                 cluster=spec.cluster,
@@ -214,7 +390,44 @@ def seed_services(ecs: Any, ec2: Any, account: SeededAccount) -> None:
                 image=image,
                 deployment_id=deployment_id,
                 service_arn=service["serviceArn"],
+                desired_count=spec.desired_count,
             )
+        )
+
+
+def seed_functions(account: SeededAccount) -> None:
+    """Lambda container-image functions: an alias on an old published version, `$LATEST` on the newest build.
+
+    Lambda resolves the image tag to a digest when a version is created; the emulator does the same from its ECR.
+    """
+    iam = boto3.client("iam")
+    lambdas = boto3.client("lambda")
+    role = iam.create_role(
+        RoleName="demo-function-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    for spec in account.scenario.functions:
+        builds = account.digests_by_build[spec.repository]
+        newest = max(builds)
+        old = newest - spec.alias_builds_back
+        lambdas.create_function(
+            FunctionName=spec.name,
+            PackageType="Image",
+            Role=role,
+            Code={"ImageUri": f"{account.registry}/{spec.repository}:{old}"},
+        )
+        version = lambdas.publish_version(FunctionName=spec.name)["Version"]
+        lambdas.create_alias(FunctionName=spec.name, Name=spec.alias, FunctionVersion=version)
+        lambdas.update_function_code(FunctionName=spec.name, ImageUri=f"{account.registry}/{spec.repository}:{newest}")
+        account.functions.append(
+            SeededFunction(spec.name, spec.repository, spec.alias, newest, old, builds[newest], builds[old])
         )
 
 
@@ -227,10 +440,16 @@ def build_account(scenario: Scenario, now: float) -> SeededAccount:
     account = SeededAccount(scenario=scenario, now=now, registry=f"{account_id}.dkr.ecr.{region}.amazonaws.com")
     findings: dict[str, dict[str, FindingCounts]] = {}
     for spec in scenario.repositories:
-        digests, untagged, pushed_at = seed_repository(ecr, spec, now, rng)
+        if spec.platforms:
+            digests, children, pushed_at = seed_multi_arch_repository(ecr, spec, now, rng)
+            account.children[spec.name] = children
+            untagged: list[str] = []
+        else:
+            digests, untagged, pushed_at = seed_repository(ecr, spec, now, rng)
         account.digests_by_build[spec.name] = digests
         account.untagged[spec.name] = untagged
         findings[spec.name] = synthetic_findings(pushed_at, spec.findings_total, now, rng)
     account.findings = SyntheticInspectorFindings(findings)
     seed_services(boto3.client("ecs"), boto3.client("ec2"), account)
+    seed_functions(account)
     return account

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 import boto3
 from housekeeper.cli.output import render_table
+from housekeeper.core.compiler import IN_USE_DESCRIPTION
 from housekeeper.core.config import load_config
 from housekeeper.core.images import ImageRecord
 from housekeeper.logic.report import Report, build_report, measured_change
@@ -32,7 +33,9 @@ from demo.lambda_runtime import (
     drain_queue,
     handler_logs_to,
     parameter_store_change,
+    scheduled_event,
 )
+from demo.scenario import IDLE_SERVICE, MULTI_ARCH_REPOSITORY, PLATFORMS
 from demo.seed import Scenario, SeededAccount, build_account
 
 CONFIG_PARAMETER = "/ecr-housekeeper/config"
@@ -52,6 +55,11 @@ class StoryResult:
     enforce_decisions: list[dict[str, Any]] = field(default_factory=list)
     proceed_decisions: list[dict[str, Any]] = field(default_factory=list)
     restore_decisions: list[dict[str, Any]] = field(default_factory=list)
+    release_decisions: list[dict[str, Any]] = field(default_factory=list)
+    # In-use protections in the stored policies: repository -> the tags they select, after enforce and after release.
+    protections_on: dict[str, list[str]] = field(default_factory=dict)
+    protections_after_release: dict[str, list[str]] = field(default_factory=dict)
+    inventory_output: str = ""
     env_tags: dict[str, tuple[str, ...]] = field(default_factory=dict)
     policies: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     deleted: dict[str, list[str]] = field(default_factory=dict)
@@ -66,7 +74,7 @@ class StoryResult:
 class Narrator:
     """Plain words on `out`: numbered steps, indented details, tables."""
 
-    def __init__(self, out: TextIO, total_steps: int = 7) -> None:
+    def __init__(self, out: TextIO, total_steps: int = 9) -> None:
         self.out = out
         self.total = total_steps
 
@@ -134,6 +142,7 @@ def _decision_rows(decisions: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
                 decision.get("repository"),
                 decision.get("images"),
                 decision.get("expiring"),
+                decision.get("protected") or "",
                 decision.get("action"),
                 decision.get("reason"),
             ]
@@ -141,7 +150,19 @@ def _decision_rows(decisions: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
     return rows
 
 
-DECISION_HEADERS = ("repository", "images", "would expire", "decision", "reason")
+DECISION_HEADERS = ("repository", "images", "would expire", "in use, protected", "decision", "reason")
+
+
+def in_use_rules(policy: Mapping[str, Any] | None) -> list[str]:
+    """The tags that a stored policy's in-use protections select (housekeeper.core.compiler's `In use` rules)."""
+    if not policy:
+        return []
+    return [
+        tag
+        for rule in policy.get("rules", [])
+        if str(rule.get("description", "")).startswith(IN_USE_DESCRIPTION)
+        for tag in rule.get("selection", {}).get("tagPatternList", [])
+    ]
 
 
 class Story:
@@ -160,13 +181,22 @@ class Story:
 
     def _edit_config(self, operation: str) -> list[dict[str, Any]]:
         """Write the config to SSM, deliver the Parameter Store Change, run the worker on the queue."""
-        from housekeeper.handlers import plan_sync, sync_repository
-
-        assert self.logs is not None
         self.ssm.put_parameter(
             Name=CONFIG_PARAMETER, Value=json.dumps(self.config), Type="String", Overwrite=True, Tier="Standard"
         )
-        plan = plan_sync.handler(parameter_store_change(CONFIG_PARAMETER, operation), FakeLambdaContext("plan-sync"))
+        return self._dispatch(parameter_store_change(CONFIG_PARAMETER, operation))
+
+    def _sweep(self) -> list[dict[str, Any]]:
+        """The daily drift sweep: EventBridge's scheduled event to plan_sync, then the worker on the queue."""
+        return self._dispatch(scheduled_event())
+
+    def _dispatch(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        from housekeeper.handlers import plan_sync, sync_repository
+        from housekeeper.logic.inventory import shared_scanner
+
+        assert self.logs is not None
+        shared_scanner.clear()  # each step is minutes apart: the warm worker's inventory has expired
+        plan = plan_sync.handler(event, FakeLambdaContext("plan-sync"))
         delivered, failed = drain_queue(self.queue_url, sync_repository.handler, "sync-repository")
         self.say.say(
             f"plan_sync queued {plan.get('queued', delivered)} repositories; sync_repository handled {delivered} "
@@ -188,8 +218,26 @@ class Story:
             )
         self.say.say()
         self.say.table(
-            ("cluster", "service", "runs image"),
-            [(s.cluster, s.service, s.image.split("/", 1)[1]) for s in account.services],
+            ("consumer", "desired", "image"),
+            [
+                *(
+                    (f"ecs-service:{s.cluster}/{s.service}", s.desired_count, s.image.split("/", 1)[1])
+                    for s in account.services
+                ),
+                *(
+                    row
+                    for f in account.functions
+                    for row in (
+                        (f"lambda:{f.name}:$LATEST", "", f"{f.repository}:{f.latest_build}"),
+                        (f"lambda:{f.name}:{f.alias}", "", f"{f.repository}:{f.alias_build}"),
+                    )
+                ),
+            ],
+        )
+        self.say.say(
+            f"{IDLE_SERVICE} is scaled to zero: no task runs it, and backfill (which tags what runs) never tags it. "
+            f"{MULTI_ARCH_REPOSITORY} is pushed the way buildx pushes: each build is an OCI index over "
+            f"{len(PLATFORMS)} platform images and their attestations, all untagged but the index."
         )
         self.say.say()
         self.say.say(
@@ -204,7 +252,14 @@ class Story:
         from housekeeper.aws.ecr import Boto3EcrGateway
 
         self.say.step(step, title)
-        report = build_report(load_config(self.config), Boto3EcrGateway(), account.findings, now=time.time())
+        from housekeeper.cli.common import inventory_sources
+        from housekeeper.logic.inventory import scan_inventory
+        from housekeeper.logic.report import protected_policy_outcome
+
+        config = load_config(self.config)
+        inventory = scan_inventory(config.safety.in_use, inventory_sources())
+        planner = protected_policy_outcome(inventory)
+        report = build_report(config, Boto3EcrGateway(), account.findings, now=time.time(), planner=planner)
         self.say.table(REPORT_HEADERS, report_rows(report))
         total_before, total_after = report.before, report.after
         self.say.say(
@@ -223,7 +278,12 @@ class Story:
         )
         result.preview_decisions = self._edit_config("Create")
         self.say.table(DECISION_HEADERS, _decision_rows(result.preview_decisions))
-        self.say.say("Preview mode writes nothing. Blocked repositories show what the guard would refuse.")
+        self.say.say(
+            "Preview mode writes nothing. Blocked repositories show what the guard would refuse. 'In use, protected' "
+            "counts the images something uses that the config's rules alone would expire: the policy that would be "
+            "written keeps each of them with a rule of its own (here, production's images before they carry an env "
+            "tag, the service scaled to zero, the Lambda alias)."
+        )
 
     def tag(self, result: StoryResult) -> None:
         from housekeeper.cli.main import main as housekeeper
@@ -231,7 +291,7 @@ class Story:
 
         account = result.account
         self.say.step(4, "Deployments complete: the real tag_deployment handler tags what ECS deployed")
-        fresh = [s for s in account.services if not s.cluster.startswith("prod-")]
+        fresh = [s for s in account.running_services if not s.cluster.startswith("prod-")]
         for service in fresh:
             tag_deployment.handler(
                 deployment_completed(service.service_arn, service.deployment_id), FakeLambdaContext("tag-deployment")
@@ -285,15 +345,67 @@ class Story:
         self.config["safety"] = {**self.config["safety"], "maxExpireFraction": 0.5}
         result.restore_decisions = self._edit_config("Update")
         self.say.table(DECISION_HEADERS, _decision_rows(result.restore_decisions))
+        result.protections_on = self._protections()
+        self._show_protections(result.protections_on, "In-use protections the stored policies now hold")
+
+    def _protections(self) -> dict[str, list[str]]:
+        from housekeeper.aws.ecr import Boto3EcrGateway
+
+        ecr = Boto3EcrGateway()
+        found = {spec.name: in_use_rules(ecr.get_lifecycle_policy(spec.name)) for spec in self.scenario.repositories}
+        return {name: tags for name, tags in found.items() if tags}
+
+    def _show_protections(self, protections: Mapping[str, list[str]], title: str) -> None:
+        self.say.say()
+        self.say.say(f"{title}: one rule per image, above the rule that would expire it:")
+        rows = [(name, tag) for name, tags in sorted(protections.items()) for tag in tags]
+        self.say.table(("repository", "protected tag"), rows or [("(none)", "")])
+
+    def inventory(self, result: StoryResult) -> None:
+        from housekeeper.cli.main import main as housekeeper
+
+        self.say.step(6, "What is in use: `housekeeper inventory` (the scan the sync worker runs)")
+        self.say.say(f"$ housekeeper inventory --parameter {CONFIG_PARAMETER}")
+        with redirect_stdout(io.StringIO()) as printed, redirect_stderr(io.StringIO()) as errors:
+            code = housekeeper(["inventory", "--parameter", CONFIG_PARAMETER])
+        assert self.logs is not None
+        self.logs.reattach()
+        result.inventory_output = printed.getvalue()
+        self.say.say(printed.getvalue().rstrip())
+        for line in errors.getvalue().splitlines():
+            if line.strip() and not line.startswith("{"):
+                self.say.say(line)
+        self.say.say(f"(exit code {code})")
+
+    def release(self, result: StoryResult) -> None:
+        account = result.account
+        self.say.step(7, f"The team deletes {IDLE_SERVICE}; the next daily sweep releases its protection")
+        ecs = boto3.client("ecs")
+        for service in account.idle_services:
+            ecs.delete_service(cluster=service.cluster, service=service.service, force=True)
+            self.say.say(f"DeleteService {service.cluster}/{service.service} (it ran {service.image.split('/', 1)[1]})")
+        result.release_decisions = self._sweep()
+        changed = [d for d in result.release_decisions if d.get("action") != "in_sync"]
+        self.say.table(DECISION_HEADERS, _decision_rows(changed) or [["(all in sync)", "", "", "", "", ""]])
+        result.protections_after_release = self._protections()
+        self._show_protections(result.protections_after_release, "In-use protections after the sweep")
+        released = {
+            name: [tag for tag in tags if tag not in result.protections_after_release.get(name, [])]
+            for name, tags in result.protections_on.items()
+        }
+        for name, tags in released.items():
+            for tag in tags:
+                self.say.say(f"released: {name} {tag} (no consumer left); ECR's next run may expire it")
 
     def lifecycle_run(self, result: StoryResult) -> None:
         from housekeeper.aws.ecr import Boto3EcrGateway
         from housekeeper.core.evaluator import evaluate
 
-        self.say.step(6, "ECR's lifecycle run, EMULATED: moto never runs lifecycle policies")
+        self.say.step(8, "ECR's lifecycle run, EMULATED: moto never runs lifecycle policies")
         self.say.say(
             "This step stands in for ECR: for each repository, the exact offline evaluator runs the policy ECR "
-            "now stores, and the images it expires are removed with BatchDeleteImage."
+            "now stores, on the images as ECR sees them (every status, each index with its children), and the "
+            "images it expires are removed with BatchDeleteImage."
         )
         ecr = Boto3EcrGateway()
         rows = []
@@ -316,13 +428,28 @@ class Story:
             rows.append((spec.name, len(images), len(deleted), len(remaining), f"{len(policy['rules'])} rules"))
         self.say.table(("repository", "images", "expired", "kept", "stored policy"), rows)
         kept = {name: {image.digest for image in images} for name, images in result.remaining.items()}
-        for service in result.account.services:
-            if service.digest not in kept.get(service.repository, set()):
-                result.lost_in_use.append(f"{service.cluster}/{service.service}")
+        for consumer, repository, digests in in_use_digests(result.account):
+            if not set(digests) <= kept.get(repository, set()):
+                result.lost_in_use.append(consumer)
         self.say.say(
-            "Every image a service runs is still there."
+            "Every image in use (services, their platform images, the Lambda function's versions) is still there."
             if not result.lost_in_use
-            else f"LOST images that services run: {', '.join(result.lost_in_use)}"
+            else f"LOST images in use: {', '.join(result.lost_in_use)}"
+        )
+        self._multi_arch_summary(result)
+
+    def _multi_arch_summary(self, result: StoryResult) -> None:
+        children = result.account.children.get(MULTI_ARCH_REPOSITORY, {})
+        if not children:
+            return
+        kept = {image.digest for image in result.remaining.get(MULTI_ARCH_REPOSITORY, [])}
+        indexes = result.account.digests_by_build[MULTI_ARCH_REPOSITORY]
+        whole = [b for b in indexes if indexes[b] in kept and set(children[b]) <= kept]
+        gone = [b for b in indexes if indexes[b] not in kept and not set(children[b]) & kept]
+        self.say.say(
+            f"{MULTI_ARCH_REPOSITORY}: {len(whole)} builds kept whole (index, {len(PLATFORMS)} platform images, "
+            f"their attestations), {len(gone)} expired whole; none split. Without reading the indexes, the "
+            "untagged rule would have counted every platform image as expiring."
         )
 
     def write_html(self, report: Report) -> Path:
@@ -383,10 +510,24 @@ class Story:
             f"Storage saved: est. ${change.monthly_saving_usd:,.2f}/month at $0.10/GB-month. "
             "* findings are synthetic (moto has no Inspector)."
         )
-        kept = len(result.account.services) - len(result.lost_in_use)
-        self.say.say(f"Images that services run: {kept} of {len(result.account.services)} still present.")
+        consumers = len(in_use_digests(result.account))
+        self.say.say(f"Consumers whose images are still present: {consumers - len(result.lost_in_use)} of {consumers}.")
         if result.html_path:
             self.say.say(f"HTML report: {result.html_path}")
+
+
+def in_use_digests(account: SeededAccount) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(consumer, repository, digests it needs) for every consumer left at the end of the story."""
+    found: list[tuple[str, str, tuple[str, ...]]] = []
+    for service in account.running_services:
+        children = next(
+            (kids for build, kids in account.children.get(service.repository, {}).items() if build == service.build), ()
+        )
+        found.append((f"{service.cluster}/{service.service}", service.repository, (service.digest, *children)))
+    for function in account.functions:
+        found.append((f"lambda:{function.name}:$LATEST", function.repository, (function.latest_digest,)))
+        found.append((f"lambda:{function.name}:{function.alias}", function.repository, (function.alias_digest,)))
+    return found
 
 
 def run_story(scenario: Scenario, out: TextIO, workdir: Path, now: float | None = None) -> StoryResult:
@@ -403,8 +544,10 @@ def run_story(scenario: Scenario, out: TextIO, workdir: Path, now: float | None 
         story.preview(result)
         story.tag(result)
         story.enforce(result)
+        story.inventory(result)
+        story.release(result)
         story.lifecycle_run(result)
-    result.after = story.report(account, "Report after the clean-up (now, and what the policy would still do)", 7)
+    result.after = story.report(account, "Report after the clean-up (now, and what the policy would still do)", 9)
     result.change = measured_change(result.before, result.after)
     result.html_path = story.write_html(result.change)
     story.say.say(f"HTML report (before the clean-up vs now, as measured) written to {result.html_path}")

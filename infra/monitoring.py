@@ -150,6 +150,25 @@ class Monitoring(Construct):  # type: ignore[misc]  # CDK types are opaque to my
             description="A deployed image could not be tagged, so its environment may not protect it.",
             metric=product_metric(metric_names.TAGGING_FAILED),
         )
+        alarm(
+            "InUseImagesAtRiskAlarm",
+            name="in-use-images-at-risk",
+            description=(
+                "The lifecycle policy ECR holds would expire or archive an image that something uses (the sync log "
+                "names the digest and its consumers). In enforce mode the next sync protects it; in preview mode, "
+                "or when the image cannot be protected, act now (README: Safety model)."
+            ),
+            metric=product_metric(metric_names.IN_USE_IMAGES_AT_RISK),
+        )
+        alarm(
+            "InventoryIncompleteAlarm",
+            name="inventory-incomplete",
+            description=(
+                "A source of the in-use inventory could not be read (permissions, throttling): syncs fail closed "
+                "and write nothing until it can be read again."
+            ),
+            metric=product_metric(metric_names.INVENTORY_INCOMPLETE),
+        )
 
         self.dashboard = self._dashboard(names, functions, dead_letter_queues, sync_queue)
 
@@ -196,9 +215,14 @@ class Monitoring(Construct):  # type: ignore[misc]  # CDK types are opaque to my
                 ],
             ),
             cw.GraphWidget(
-                title="Images projected to expire",
+                title="Images projected to expire; in-use images",
                 width=width,
                 left=[product_metric(metric_names.IMAGES_PROJECTED_TO_EXPIRE, "Images projected to expire")],
+                right=[
+                    product_metric(metric_names.IN_USE_IMAGES_AT_RISK, "In use, at risk"),
+                    product_metric(metric_names.IN_USE_IMAGES_PROTECTED, "In use, protected by a write"),
+                    product_metric(metric_names.IMAGES_PINNED, "Pin tags added"),
+                ],
             ),
         )
         dashboard.add_widgets(

@@ -26,6 +26,9 @@ ECS_SERVICE_REVISIONS = (
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:service-revision/*]"
 )
 ECS_TASKS = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/*]"
+LAMBDA_FUNCTIONS = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*]"
+SCHEDULES = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/*]"
+EVENT_RULES = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/*]"
 ANY_RESOURCE = "AwsSolutions-IAM5[Resource::*]"
 LATEST_RUNTIME = "AwsSolutions-L1"
 
@@ -50,6 +53,18 @@ REASONS = {
     ECS_TASKS: (
         "Running tasks are described to find the image digests in use, in any cluster the config's cluster globs "
         "match; the ARN is pinned to this account and region and the action is read-only."
+    ),
+    LAMBDA_FUNCTIONS: (
+        "The in-use inventory reads every container-image function (GetFunction, ListAliases) to protect the images "
+        "it and its aliases run; any function of this account and region; read-only."
+    ),
+    SCHEDULES: (
+        "The in-use inventory reads the EventBridge Scheduler schedules that run ECS tasks (GetSchedule), in every "
+        "schedule group of this account and region; read-only."
+    ),
+    EVENT_RULES: (
+        "The in-use inventory lists the targets of every EventBridge rule (ListTargetsByRule) on every event bus of "
+        "this account and region, to find the ones that run ECS tasks; read-only."
     ),
     LATEST_RUNTIME: (
         "python3.13 is pinned on purpose: the public Powertools layer is resolved for python3.13 arm64, and the "
@@ -90,10 +105,15 @@ def acknowledge_findings(stack: HousekeeperStack) -> None:
     _acknowledge(dispatcher.role, ECR_REPOSITORIES, REASONS[ECR_REPOSITORIES])
     _acknowledge(dispatcher.role, ANY_RESOURCE, XRAY_REASON)
 
-    for finding in (ECR_REPOSITORIES, ECS_TASKS):
+    for finding in (ECR_REPOSITORIES, ECS_SERVICES, ECS_TASKS, LAMBDA_FUNCTIONS, SCHEDULES, EVENT_RULES):
         _acknowledge(worker.role, finding, REASONS[finding])
     _acknowledge(
-        worker.role, ANY_RESOURCE, f"{_unscoped_ecs_reason('ecs:ListClusters', 'ecs:ListTasks')} {XRAY_REASON}"
+        worker.role,
+        ANY_RESOURCE,
+        "The in-use inventory's listing calls support no resource ARN in IAM (Resource must be '*'): "
+        "ecs:DescribeTaskDefinition, ecs:ListClusters, ecs:ListServices, ecs:ListTaskDefinitionFamilies, "
+        "ecs:ListTaskDefinitions, ecs:ListTasks, events:ListEventBuses, events:ListRules, lambda:ListFunctions, "
+        f"scheduler:ListScheduleGroups and scheduler:ListSchedules; all read-only. {XRAY_REASON}",
     )
 
     for function in (tagger, dispatcher, worker):

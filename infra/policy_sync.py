@@ -48,32 +48,82 @@ def dispatcher_statements(parameter_arn: str, queue_arn: str) -> list[iam.Policy
 
 
 def worker_statements(parameter_arn: str, queue_arn: str) -> list[iam.PolicyStatement]:
-    """sync_repository: read images and the current policy, find images in use, write the policy on drift."""
+    """sync_repository: read images and the current policy, pin in-use images, write the policy on drift, and read
+    the in-use inventory (ECS, Lambda, EventBridge Scheduler, EventBridge), every grant read-only but the writes."""
     return [
         iam.PolicyStatement(
             sid="SyncLifecyclePolicies",
-            # Exactly what sync_repository calls: no ListImages (DescribeImages lists them with the fields the
-            # evaluator needs) and no DescribeRepositories (a missing repository shows in GetLifecyclePolicy).
-            actions=["ecr:DescribeImages", "ecr:GetLifecyclePolicy", "ecr:PutLifecyclePolicy"],
+            # Exactly what sync_repository calls: DescribeImages lists every image (all statuses) with the fields
+            # the evaluator needs, BatchGetImage reads image indexes for their children, PutImage adds a pin tag to
+            # an untagged in-use image (never deletes, never moves a tag). No DescribeRepositories, no ListImages.
+            actions=[
+                "ecr:BatchGetImage",
+                "ecr:DescribeImages",
+                "ecr:GetLifecyclePolicy",
+                "ecr:PutImage",
+                "ecr:PutLifecyclePolicy",
+            ],
             resources=[account_arn("ecr", "repository/*")],
         ),
-        iam.PolicyStatement(
-            sid="ReadRunningTasks",
-            actions=["ecs:DescribeTasks"],
-            resources=[account_arn("ecs", "task/*")],
-        ),
-        iam.PolicyStatement(
-            # Neither action supports resource-level permissions (IAM requires "*").
-            sid="ListClustersAndTasks",
-            actions=["ecs:ListClusters", "ecs:ListTasks"],
-            resources=["*"],
-        ),
+        *inventory_statements(),
         read_config_statement(parameter_arn),
         iam.PolicyStatement(
             # What the SQS event source mapping needs to poll with this role, and nothing more.
             sid="ConsumeSyncQueue",
             actions=["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
             resources=[queue_arn],
+        ),
+    ]
+
+
+def inventory_statements() -> list[iam.PolicyStatement]:
+    """Read-only: what the in-use inventory calls, each action on the narrowest resource IAM lets it name."""
+    return [
+        iam.PolicyStatement(
+            sid="ReadRunningTasks", actions=["ecs:DescribeTasks"], resources=[account_arn("ecs", "task/*")]
+        ),
+        iam.PolicyStatement(
+            sid="ReadServices", actions=["ecs:DescribeServices"], resources=[account_arn("ecs", "service/*")]
+        ),
+        iam.PolicyStatement(
+            # None of these supports resource-level permissions (IAM requires "*").
+            sid="ListEcsConsumers",
+            actions=[
+                "ecs:DescribeTaskDefinition",
+                "ecs:ListClusters",
+                "ecs:ListServices",
+                "ecs:ListTaskDefinitionFamilies",
+                "ecs:ListTaskDefinitions",
+                "ecs:ListTasks",
+            ],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(
+            sid="ReadImageFunctions",
+            actions=["lambda:GetFunction", "lambda:ListAliases"],
+            resources=[account_arn("lambda", "function:*")],
+        ),
+        iam.PolicyStatement(
+            sid="ReadScheduledTasks",
+            actions=["scheduler:GetSchedule"],
+            resources=[account_arn("scheduler", "schedule/*")],
+        ),
+        iam.PolicyStatement(
+            sid="ReadRuleTargets",
+            actions=["events:ListTargetsByRule"],
+            resources=[account_arn("events", "rule/*")],
+        ),
+        iam.PolicyStatement(
+            # Listing calls that support no resource-level permissions (IAM requires "*").
+            sid="ListFunctionsSchedulesAndRules",
+            actions=[
+                "events:ListEventBuses",
+                "events:ListRules",
+                "lambda:ListFunctions",
+                "scheduler:ListScheduleGroups",
+                "scheduler:ListSchedules",
+            ],
+            resources=["*"],
         ),
     ]
 

@@ -27,7 +27,7 @@ def _isolate_process_state() -> Iterator[None]:
     clients and the in-use scanner are cached for the whole process, like in a warm Lambda.
     """
     from housekeeper.aws.session import reset_clients
-    from housekeeper.logic.in_use import shared_scanner
+    from housekeeper.logic.inventory import shared_scanner
     from housekeeper.observability import logger
 
     handler = logger.registered_handler

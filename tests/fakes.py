@@ -19,15 +19,20 @@ from housekeeper.aws.ecr import ALREADY_PRESENT, CONFLICT, MAX_TAGS_PER_IMAGE, T
 from housekeeper.aws.errors import NotFound
 from housekeeper.aws.ports import (
     ContainerImageRef,
+    FunctionImage,
     ManifestDocument,
     PreviewStatus,
     RepositoryInfo,
     RetagOutcome,
     RunningContainer,
+    ScheduledTask,
     ServiceDeployment,
     ServiceState,
+    ServiceTaskDefinitions,
 )
-from housekeeper.core.images import ImageRecord
+from housekeeper.core.images import ARCHIVE, STANDARD, ImageRecord
+from housekeeper.core.manifests import is_index, links_of_manifest
+from housekeeper.logic.inventory import InventorySources
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -107,6 +112,8 @@ class FakeImage:
     tags: list[str]
     pushed_at: float
     size_bytes: int = 1000
+    status: str = "ACTIVE"  # ACTIVE | ARCHIVED | ACTIVATING
+    last_archived_at: float | None = None
 
 
 @dataclass
@@ -196,12 +203,18 @@ class FakeEcr:
 
     def iter_images(self, repository: str) -> Iterator[ImageRecord]:
         for image in list(self._repo(repository).images.values()):
+            links = links_of_manifest(image.manifest)
             yield ImageRecord(
                 digest=image.digest,
                 tags=tuple(image.tags),
                 pushed_at=image.pushed_at,
                 size_bytes=image.size_bytes,
                 manifest_media_type=image.media_type,
+                child_digests=links.children if is_index(image.media_type) else (),
+                subject_digest=links.subject,
+                storage_class=STANDARD if image.status == "ACTIVE" else ARCHIVE,
+                image_status=image.status,
+                last_archived_at=image.last_archived_at,
             )
 
     def tags_of_digest(self, repository: str, digest: str) -> tuple[str, ...]:
@@ -271,6 +284,10 @@ class FakeEcs:
         self.deployments: dict[str, ServiceDeployment] = {}
         self.revisions: dict[str, list[ContainerImageRef]] = {}
         self.task_definitions: dict[str, list[ContainerImageRef]] = {}
+        # Extra task definitions a service's deployments run (a rollout or a rollback in progress).
+        self.deployment_task_definitions: dict[tuple[str, str], list[str]] = {}
+        # Raise this from any call whose name starts with the key, to simulate a failing source.
+        self.fail: dict[str, Exception] = {}
         self.calls: list[str] = []
 
     # --- test setup
@@ -318,14 +335,47 @@ class FakeEcs:
                 RunningContainer(cluster, service, arn, f"c{index}", image, digest, started_by)
             )
 
+    def register_task_definition(self, family: str, images: Sequence[str]) -> str:
+        """A new ACTIVE revision of `family`; returns its ARN."""
+        revision = 1 + sum(1 for name in self.task_definitions if name.rsplit("/", 1)[-1].startswith(f"{family}:"))
+        arn = f"arn:aws:ecs:{self.region}:{self.account}:task-definition/{family}:{revision}"
+        self.task_definitions[arn] = [ContainerImageRef(f"c{i}", image) for i, image in enumerate(images)]
+        return arn
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        for prefix, error in self.fail.items():
+            if name.startswith(prefix):
+                raise error
+
     # --- EcsGateway
     def iter_cluster_names(self) -> Iterator[str]:
-        self.calls.append("ListClusters")
+        self._call("ListClusters")
         yield from list(self.containers)
 
     def iter_running_containers(self, cluster: str) -> Iterator[RunningContainer]:
-        self.calls.append(f"ListTasks:{cluster}")
+        self._call(f"ListTasks:{cluster}")
         yield from list(self.containers.get(cluster, []))
+
+    def iter_service_task_definitions(self, cluster: str) -> Iterator[ServiceTaskDefinitions]:
+        self._call(f"ListServices:{cluster}")
+        for (service_cluster, name), state in list(self.services.items()):
+            if service_cluster != cluster or not state.active:
+                continue
+            found = [state.task_definition, *self.deployment_task_definitions.get((cluster, name), [])]
+            yield ServiceTaskDefinitions(cluster, name, tuple(dict.fromkeys(td for td in found if td)))
+
+    def iter_active_task_definition_families(self) -> Iterator[str]:
+        self._call("ListTaskDefinitionFamilies")
+        families = {name.rsplit("/", 1)[-1].rsplit(":", 1)[0] for name in self.task_definitions}
+        yield from sorted(families)
+
+    def newest_task_definitions(self, family: str, count: int) -> list[str]:
+        self._call(f"ListTaskDefinitions:{family}")
+        arns = [n for n in self.task_definitions if n.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family and ":" in n]
+        return sorted(
+            arns, key=lambda n: int(n.rsplit(":", 1)[-1]) if n.rsplit(":", 1)[-1].isdigit() else 0, reverse=True
+        )[:count]
 
     def containers_started_by(self, cluster: str, started_by: str) -> list[RunningContainer]:
         self.calls.append(f"ListTasks:{cluster}:{started_by}")
@@ -344,8 +394,63 @@ class FakeEcs:
         return list(self.revisions.get(revision_arn, []))
 
     def task_definition_images(self, task_definition: str) -> list[ContainerImageRef]:
-        self.calls.append(f"DescribeTaskDefinition:{task_definition}")
+        self._call(f"DescribeTaskDefinition:{task_definition}")
         return list(self.task_definitions.get(task_definition, []))
+
+
+# ----------------------------------------------------------------------------- Lambda, Scheduler, EventBridge
+class FakeLambda:
+    """LambdaGateway in memory: image functions with their `$LATEST` and aliased versions."""
+
+    def __init__(self) -> None:
+        self.functions: list[FunctionImage] = []
+        self.fail: Exception | None = None
+        self.calls = 0
+
+    def add(self, function: str, image_uri: str, resolved_digest: str | None, qualifier: str = "$LATEST") -> None:
+        repository_uri = (
+            image_uri.split("@", 1)[0].rsplit(":", 1)[0] if "@" not in image_uri else image_uri.split("@")[0]
+        )
+        resolved = f"{repository_uri}@{resolved_digest}" if resolved_digest else None
+        version = "$LATEST" if qualifier == "$LATEST" else str(len(self.functions) + 1)
+        self.functions.append(FunctionImage(function, qualifier, version, image_uri, resolved))
+
+    def iter_function_images(self) -> Iterator[FunctionImage]:
+        self.calls += 1
+        if self.fail is not None:
+            raise self.fail
+        yield from list(self.functions)
+
+
+class FakeScheduler:
+    """SchedulerGateway in memory."""
+
+    def __init__(self) -> None:
+        self.tasks: list[ScheduledTask] = []
+        self.fail: Exception | None = None
+
+    def iter_scheduled_tasks(self) -> Iterator[ScheduledTask]:
+        if self.fail is not None:
+            raise self.fail
+        yield from list(self.tasks)
+
+
+class FakeEvents:
+    """EventsGateway in memory."""
+
+    def __init__(self) -> None:
+        self.tasks: list[ScheduledTask] = []
+        self.fail: Exception | None = None
+
+    def iter_rule_tasks(self) -> Iterator[ScheduledTask]:
+        if self.fail is not None:
+            raise self.fail
+        yield from list(self.tasks)
+
+
+def fake_sources(ecs: FakeEcs | None = None) -> InventorySources:
+    """Every inventory source, in memory; only `ecs` is usually given something to find."""
+    return InventorySources(ecs=ecs or FakeEcs(), lambdas=FakeLambda(), scheduler=FakeScheduler(), events=FakeEvents())
 
 
 # ---------------------------------------------------------------------------------------------------- SSM

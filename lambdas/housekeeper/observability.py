@@ -30,6 +30,12 @@ SYNC_FAILED = "SyncFailed"
 IMAGES_PROJECTED_TO_EXPIRE = "ImagesProjectedToExpire"
 CONFIG_INVALID = "ConfigInvalid"
 REPOSITORIES_QUEUED = "RepositoriesQueued"
+# Standing safety
+IN_USE_IMAGES_AT_RISK = "InUseImagesAtRisk"
+IN_USE_IMAGES_PROTECTED = "InUseImagesProtected"
+IMAGES_PINNED = "ImagesPinned"
+INVENTORY_INCOMPLETE = "InventoryIncomplete"
+SAFETY_RELAXED = "SafetyRelaxed"
 
 
 def count(name: str, value: float = 1) -> None:

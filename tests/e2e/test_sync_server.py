@@ -5,6 +5,7 @@ config mistake; then an in-use image that blocks a policy."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
@@ -12,9 +13,11 @@ import pytest
 from housekeeper.aws.session import client, reset_clients
 from housekeeper.core.compiler import compile_policy
 from housekeeper.core.config import load_config
+from housekeeper.core.evaluator import evaluate
+from housekeeper.core.images import image_from_detail
 from housekeeper.handlers import plan_sync, sync_repository
 from housekeeper.logic import sync
-from housekeeper.logic.in_use import shared_scanner
+from housekeeper.logic.inventory import shared_scanner
 
 from demo.emulator import EmulatedAccount
 from tests.fakes import FakeLambdaContext, ecr_image_uri, push_prod_builds, run_moto_service
@@ -128,7 +131,7 @@ def test_policy_sync_on_the_emulated_account(
     for name in repositories:
         assert policy_of(ecr, name) == compile_policy(config, name)
 
-    # A stricter policy that would expire what ECS runs is blocked, with the reason, and not written.
+    # A stricter policy that would expire what ECS runs is written with that image protected in it.
     stricter = {**CONFIG, "environments": [{**CONFIG["environments"][0], "keep": 2}, CONFIG["environments"][1]]}
     ssm.put_parameter(Name=PARAMETER, Value=json.dumps(stricter), Type="String")
     run_moto_service(ecs, "prod-main", "api", [ecr_image_uri("team-0/api", ":Prod-2")])
@@ -137,9 +140,14 @@ def test_policy_sync_on_the_emulated_account(
     planned = plan_sync.handler(ssm_change("Create"), context)
     assert planned["queued"] == 12
     assert drain_into_worker(sqs, queue_url)[0] == []
-    blocked = [r for r in results if r.action == "blocked"]
-    assert [(r.repository, r.reason) for r in blocked] == [("team-0/api", "EXPIRES_IN_USE_IMAGE")]
-    assert [c.tags for c in blocked[0].conflicts] == [("Prod-2",)]
-    assert policy_of(ecr, "team-0/api") == compile_policy(config, "team-0/api")  # unchanged: blocked
+    protected = [r for r in results if r.protected]
+    assert [(r.repository, r.action, r.protected) for r in protected] == [("team-0/api", "updated", 1)]
+    written = policy_of(ecr, "team-0/api")
+    assert written is not None
+    in_use_rules = [r for r in written["rules"] if r["description"].startswith("In use")]
+    assert [r["selection"]["tagPatternList"] for r in in_use_rules] == [["Prod-2"]]
+    running = ecr.describe_images(repositoryName="team-0/api", imageIds=[{"imageTag": "Prod-2"}])["imageDetails"][0]
+    images = [image_from_detail(d) for d in ecr.describe_images(repositoryName="team-0/api")["imageDetails"]]
+    assert running["imageDigest"] not in evaluate(written, images, time.time()).expiring_digests
     assert policy_of(ecr, "team-1/api") == compile_policy(load_config(stricter), "team-1/api")
     reset_clients()

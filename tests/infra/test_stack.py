@@ -16,6 +16,10 @@ from tests.infra.template_helpers import get_att, logical_id_of, ref, resources_
 ECR_REPOSITORIES = sub("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/*")
 
 
+def account_resource(service: str, resource: str) -> str:
+    return sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
+
+
 def ecs(resource: str) -> str:
     return sub(f"arn:${{AWS::Partition}}:ecs:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
 
@@ -214,12 +218,28 @@ def test_worker_role_grants_exactly_policy_sync_and_in_use_reads(template: dict[
     name = "ecr-housekeeper-sync-repository"
     sync_queue = get_att(queue_id(template, "ecr-housekeeper-sync"))
     assert role_grants(template, role_of(template, name)) == {
+        ("ecr:BatchGetImage", ECR_REPOSITORIES),
         ("ecr:DescribeImages", ECR_REPOSITORIES),
         ("ecr:GetLifecyclePolicy", ECR_REPOSITORIES),
+        ("ecr:PutImage", ECR_REPOSITORIES),
         ("ecr:PutLifecyclePolicy", ECR_REPOSITORIES),
+        ("ecs:DescribeServices", ecs("service/*")),
         ("ecs:DescribeTasks", ecs("task/*")),
+        ("ecs:DescribeTaskDefinition", "*"),
         ("ecs:ListClusters", "*"),
+        ("ecs:ListServices", "*"),
+        ("ecs:ListTaskDefinitionFamilies", "*"),
+        ("ecs:ListTaskDefinitions", "*"),
         ("ecs:ListTasks", "*"),
+        ("lambda:GetFunction", account_resource("lambda", "function:*")),
+        ("lambda:ListAliases", account_resource("lambda", "function:*")),
+        ("lambda:ListFunctions", "*"),
+        ("scheduler:GetSchedule", account_resource("scheduler", "schedule/*")),
+        ("scheduler:ListScheduleGroups", "*"),
+        ("scheduler:ListSchedules", "*"),
+        ("events:ListTargetsByRule", account_resource("events", "rule/*")),
+        ("events:ListEventBuses", "*"),
+        ("events:ListRules", "*"),
         ("ssm:GetParameter", parameter_arn(template)),
         ("sqs:DeleteMessage", sync_queue),
         ("sqs:GetQueueAttributes", sync_queue),
@@ -420,7 +440,7 @@ def topic_id(template: dict[str, Any]) -> str:
 
 def test_every_alarm_notifies_the_alarm_topic_on_the_first_occurrence(template: dict[str, Any]) -> None:
     alarms = resources_of(template, "AWS::CloudWatch::Alarm")
-    assert len(alarms) == 9
+    assert len(alarms) == 11
     for properties in (a["Properties"] for a in alarms.values()):
         assert properties["AlarmActions"] == [{"Ref": topic_id(template)}]
         assert properties["Threshold"] == 1
@@ -466,6 +486,8 @@ def test_any_lambda_error_alarms(template: dict[str, Any], function_name: str) -
         ("ecr-housekeeper-config-invalid", "ConfigInvalid"),
         ("ecr-housekeeper-sync-blocked", "SyncBlocked"),
         ("ecr-housekeeper-tagging-failed", "TaggingFailed"),
+        ("ecr-housekeeper-in-use-images-at-risk", "InUseImagesAtRisk"),
+        ("ecr-housekeeper-inventory-incomplete", "InventoryIncomplete"),
     ],
 )
 def test_product_failures_alarm_on_the_metrics_powertools_emits(
@@ -483,11 +505,13 @@ def test_alarm_metrics_are_the_ones_the_lambdas_emit() -> None:
 
     assert observability.NAMESPACE == "EcrHousekeeper"
     assert observability.SERVICE == "ecr-housekeeper"
-    assert (observability.CONFIG_INVALID, observability.SYNC_BLOCKED, observability.TAGGING_FAILED) == (
-        "ConfigInvalid",
-        "SyncBlocked",
-        "TaggingFailed",
-    )
+    assert (
+        observability.CONFIG_INVALID,
+        observability.SYNC_BLOCKED,
+        observability.TAGGING_FAILED,
+        observability.IN_USE_IMAGES_AT_RISK,
+        observability.INVENTORY_INCOMPLETE,
+    ) == ("ConfigInvalid", "SyncBlocked", "TaggingFailed", "InUseImagesAtRisk", "InventoryIncomplete")
 
 
 def test_alarm_topic_is_kms_encrypted_ssl_only_and_has_no_subscription_by_default(template: dict[str, Any]) -> None:
@@ -512,7 +536,7 @@ def test_dashboard_shows_tags_repositories_expiries_errors_and_dead_letters(temp
     for title in (
         "Tags applied",
         "Repositories: in sync / updated / blocked",
-        "Images projected to expire",
+        "Images projected to expire; in-use images",
         "Errors",
         "Dead-letter queue depth",
     ):
@@ -523,6 +547,8 @@ def test_dashboard_shows_tags_repositories_expiries_errors_and_dead_letters(temp
         "PoliciesUpdated",
         "SyncBlocked",
         "ImagesProjectedToExpire",
+        "InUseImagesAtRisk",
+        "InUseImagesProtected",
         "ApproximateNumberOfMessagesVisible",
     ):
         assert f'\\"{metric}\\"' in body

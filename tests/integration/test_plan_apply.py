@@ -36,8 +36,10 @@ def seed_scenario(account: Account, mode: str) -> dict[str, dict[str, Any] | Non
     for name in ("shop/api", "shop/web", "shop/cart", "shop/db", "legacy/old"):
         seed_repository(name)
     seed_repository("shop/big", builds=8)  # keep 2 of 8: 75% would expire
-    run_prod_task("shop/api", "Prod-1")  # in use and would expire
+    run_prod_task("shop/api", "Prod-1")  # in use, and the stored (config's own) policy expires it
     ecr = client("ecr")
+    unprotected = compile_policy(load_config(config), "shop/api")
+    ecr.put_lifecycle_policy(repositoryName="shop/api", lifecyclePolicyText=json.dumps(unprotected))
     ecr.put_lifecycle_policy(repositoryName="shop/cart", lifecyclePolicyText=json.dumps(HAND_MADE_POLICY))
     ecr.put_lifecycle_policy(repositoryName="legacy/old", lifecyclePolicyText=json.dumps(HAND_MADE_POLICY))
     in_sync = compile_policy(load_config(config), "shop/db")
@@ -74,7 +76,7 @@ def decisions(report: dict[str, Any]) -> dict[str, tuple[str, str]]:
 
 
 EXPECTED_PREVIEW = {
-    "shop/api": ("blocked", "EXPIRES_IN_USE_IMAGE"),
+    "shop/api": ("at_risk", "EXPIRES_IN_USE_IMAGE"),
     "shop/big": ("blocked", "EXCEEDS_MAX_EXPIRE_FRACTION"),
     "shop/cart": ("would_update", "POLICY_DIFFERS"),
     "shop/db": ("in_sync", "POLICY_MATCHES"),
@@ -87,7 +89,7 @@ def test_plan_gives_the_lambdas_decisions_in_preview_mode(account: Account, caps
     code, report = cli(capsys, "plan")
     assert decisions(report) == EXPECTED_PREVIEW
     assert lambda_decisions(account) == EXPECTED_PREVIEW
-    assert code == 1  # two repositories are blocked
+    assert code == 1  # one repository is blocked, one is at risk
     assert report["applied"] is False
 
 
@@ -104,8 +106,10 @@ def test_apply_yes_gives_the_lambdas_decisions_in_enforce_mode(
     assert {name: account.policy(name) for name in seeded} == written
     assert applied["shop/web"] == ("updated", "POLICY_MISSING")
     assert applied["shop/cart"] == ("updated", "POLICY_DIFFERS")
-    assert applied["shop/api"][0] == applied["shop/big"][0] == "blocked"
-    assert account.policy("shop/api") is None
+    assert applied["shop/api"] == ("updated", "POLICY_DIFFERS")  # the protection, written in the same run
+    assert applied["shop/big"][0] == "blocked"
+    protected = account.policy("shop/api")
+    assert protected is not None and protected["rules"][0]["selection"]["tagPatternList"] == ["Prod-1"]
     assert account.policy("legacy/old") == HAND_MADE_POLICY
     assert code == 1
 
@@ -141,9 +145,11 @@ def test_the_table_names_each_repository_and_its_conflicts(
     out, err = capsys.readouterr()
     assert code == 1
     api_row = next(line for line in out.splitlines() if line.startswith("shop/api"))
-    assert "blocked" in api_row
+    assert "at_risk" in api_row
     assert "EXPIRES_IN_USE_IMAGE" in api_row
     assert "(Prod-1)" in api_row
+    assert "shop/api: AT RISK sha256:" in err
+    assert "the stored policy expires it; used by ecs-task:prod-main/" in err
     assert "shop/big: would expire 6 of 8 images" in err
     assert "plan only, nothing written" in err
 

@@ -84,7 +84,9 @@ def stub_plan(
         expected_params={"repositoryName": REPOSITORY},
     )
     stubber.add_response(
-        "describe_images", {"imageDetails": details}, {"repositoryName": REPOSITORY, "maxResults": ANY}
+        "describe_images",
+        {"imageDetails": details},
+        {"repositoryName": REPOSITORY, "maxResults": ANY, "filter": {"imageStatus": "ANY"}},
     )
     if not preview_runs:
         return

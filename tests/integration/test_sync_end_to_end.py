@@ -21,7 +21,7 @@ from housekeeper.handlers import _runtime as runtime
 from housekeeper.handlers import plan_sync as plan_sync_handler
 from housekeeper.handlers import sync_repository as worker_handler
 from housekeeper.logic import sync
-from housekeeper.logic.in_use import shared_scanner
+from housekeeper.logic.inventory import shared_scanner
 from moto import mock_aws
 
 from tests.fakes import FakeLambdaContext, push_prod_builds
@@ -312,20 +312,34 @@ def test_a_push_syncs_only_that_repository(account: Account) -> None:
 # --- the guard ------------------------------------------------------------------------------------------------
 
 
-def test_a_policy_that_would_expire_an_image_ecs_runs_is_blocked_with_the_reason(account: Account) -> None:
+def test_an_image_ecs_runs_is_at_risk_under_the_stored_policy_until_enforce_protects_it(account: Account) -> None:
     digests = seed_repository("shop/api")
     seed_repository("shop/web")
-    run_prod_task("shop/api", "Prod-1")
     account.put_config(config_json())
     account.plan(ssm_change())
+    assert account.work() == []  # the config's policy, with nothing in use yet
+    run_prod_task("shop/api", "Prod-1")  # a rollback: production now runs the oldest build
+    shared_scanner.clear()  # a minute later: the warm worker's inventory has expired
+    account.results.clear()
 
-    assert account.work() == []  # blocked is a decision, not a failure to retry
-    assert account.policy("shop/api") is None
-    blocked = next(r for r in account.results if r.repository == "shop/api")
-    assert (blocked.action, blocked.reason) == ("blocked", "EXPIRES_IN_USE_IMAGE")
-    assert [(c.digest, c.tags) for c in blocked.conflicts] == [(digests["Prod-1"], ("Prod-1",))]
-    assert account.decisions()["shop/web"] == "updated"
-    assert account.metric(observability.SYNC_BLOCKED) == 1
+    account.put_config(config_json(mode="preview"))
+    account.plan(ssm_change())
+    assert account.work() == []  # at risk is a decision, not a failure to retry
+    at_risk = next(r for r in account.results if r.repository == "shop/api")
+    assert (at_risk.action, at_risk.reason) == ("at_risk", "EXPIRES_IN_USE_IMAGE")
+    assert [(c.digest, c.tags) for c in at_risk.at_risk] == [(digests["Prod-1"], ("Prod-1",))]
+    assert at_risk.at_risk[0].consumers[0].startswith("ecs-task:prod-main/")
+    assert account.decisions()["shop/web"] == "in_sync"
+    assert account.metric(observability.IN_USE_IMAGES_AT_RISK) == 1
+
+    account.results.clear()
+    account.put_config(config_json())
+    account.plan(ssm_change())
+    assert account.work() == []
+    assert account.decisions()["shop/api"] == "updated"
+    stored = account.policy("shop/api")
+    assert stored is not None and stored["rules"][0]["selection"]["tagPatternList"] == ["Prod-1"]
+    assert account.metric(observability.IN_USE_IMAGES_PROTECTED) == 1
 
 
 def test_the_ecs_scan_runs_once_per_worker_invocation(account: Account) -> None:

@@ -8,7 +8,13 @@ from typing import Any
 from housekeeper.core.compiler import compile_policy
 from housekeeper.core.config import load_config
 from housekeeper.core.evaluator import evaluate
-from housekeeper.core.guard import EXCEEDS_MAX_EXPIRE_FRACTION, EXPIRES_IN_USE_IMAGE, check_guard, expand_in_use
+from housekeeper.core.guard import (
+    EXCEEDS_MAX_ARCHIVE_FRACTION,
+    EXCEEDS_MAX_EXPIRE_FRACTION,
+    EXPIRES_IN_USE_IMAGE,
+    check_guard,
+    expand_in_use,
+)
 from housekeeper.core.images import ImageRecord
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -91,6 +97,8 @@ def test_a_policy_the_guard_allows_never_expires_or_archives_a_running_image(
         assert not (in_use & acted_on)
         assert not (expand_in_use(images, in_use) & acted_on)
         assert len(evaluation.expiring_digests) <= loaded.safety.max_expire_fraction * len(images)
+        archiving = evaluation.transitioning_digests - evaluation.expiring_digests
+        assert len(archiving) <= loaded.safety.max_archive_fraction * len(images)
     else:
         assert verdict.reasons
     if in_use & acted_on:
@@ -109,4 +117,4 @@ def test_with_nothing_running_only_the_fraction_rule_can_block(
     evaluation = evaluate(compile_policy(loaded, "any/repo"), images, NOW)
     verdict = check_guard(loaded.safety, images, evaluation, set())
     assert verdict.conflicts == ()
-    assert set(verdict.reasons) <= {EXCEEDS_MAX_EXPIRE_FRACTION}
+    assert set(verdict.reasons) <= {EXCEEDS_MAX_EXPIRE_FRACTION, EXCEEDS_MAX_ARCHIVE_FRACTION}

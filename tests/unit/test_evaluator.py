@@ -244,10 +244,30 @@ def test_transition_then_expire_in_the_preview_shape() -> None:
     }
 
 
-def test_activating_images_count_but_are_never_acted_on() -> None:
+def test_activating_images_are_never_acted_on() -> None:
     images = [image("restoring", "v1", age_days=10, image_status="ACTIVATING"), image("newer", "v2", age_days=1)]
     images.append(image("older", "v3", age_days=20))
     assert expired([rule(1, number=1, prefixes=["v"])], images) == ["older"]
+
+
+def test_an_image_being_restored_stays_in_the_archive_class() -> None:
+    """'During the restore process, the image remains in the archived state' (ECR user guide, Restoring an image):
+    it does not count towards the standard class's keep-N, and archive-class rules leave it alone."""
+    from housekeeper.core.images import image_from_detail
+
+    restoring = image_from_detail(
+        {
+            "imageDigest": "sha256:restoring",
+            "imageTags": ["v1"],
+            "imagePushedAt": days_ago(400),
+            "imageStatus": "ACTIVATING",
+            "lastArchivedAt": days_ago(200),
+        }
+    )
+    assert restoring.storage_class == ARCHIVE and restoring.activating
+    images = [restoring, image("newer", "v2", age_days=1), image("older", "v3", age_days=20)]
+    expire_archived = rule(2, count_type="sinceImageTransitioned", number=90, tag_status="any", storage_class="archive")
+    assert expired([rule(1, number=1, prefixes=["v"]), expire_archived], images) == ["older"]
 
 
 # --- manifest lists and referrers -----------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from housekeeper.cli import common
 from housekeeper.cli.main import main
 from housekeeper.core.images import ImageRecord
 
+from tests.fakes import FakeEcs, FakeEvents, FakeLambda, FakeScheduler
+
 NOW = 1_700_000_000
 DAY = 86_400
 GB = 1024**3
@@ -49,6 +51,13 @@ def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # Patch the class, not common.ecr_gateway: CLI modules imported meanwhile (main imports them all) would keep
     # the stand-in function for the rest of the worker's tests.
     monkeypatch.setattr(common, "Boto3EcrGateway", _Ecr)
+    for name, fake in (
+        ("Boto3EcsGateway", FakeEcs),
+        ("Boto3LambdaGateway", FakeLambda),
+        ("Boto3SchedulerGateway", FakeScheduler),
+        ("Boto3EventsGateway", FakeEvents),
+    ):
+        monkeypatch.setattr(common, name, fake)  # the in-use inventory: nothing in use
     monkeypatch.setattr("housekeeper.aws.inspector.Boto3InspectorGateway", _Inspector)
     path = tmp_path / "config.json"
     path.write_text(

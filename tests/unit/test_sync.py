@@ -14,7 +14,7 @@ from housekeeper.core.config import Config, load_config
 from housekeeper.core.errors import MalformedEvent
 from housekeeper.core.evaluator import evaluate
 from housekeeper.logic import sync
-from housekeeper.logic.in_use import InUseScanner
+from housekeeper.logic.inventory import InventoryScanner
 from housekeeper.logic.sync import (
     ConfigFailure,
     RepositorySyncFailed,
@@ -28,7 +28,7 @@ from housekeeper.logic.sync import (
     trigger_from_event,
 )
 
-from tests.fakes import FakeEcr, FakeEcs, FakeSqs, FakeSsm, ecr_image_uri, image_manifest
+from tests.fakes import FakeEcr, FakeEcs, FakeSqs, FakeSsm, ecr_image_uri, fake_sources, image_manifest
 
 PARAMETER = "/ecr-housekeeper/config"
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/sync"
@@ -70,7 +70,8 @@ def ecr() -> FakeEcr:
 
 
 def run_for(ecr: FakeEcr, config: Config | None = None, ecs: FakeEcs | None = None, write: bool = True) -> SyncRun:
-    return SyncRun(config or make_config(), ecr, ecs or FakeEcs(), write=write, scanner=InUseScanner(), now=NOW)
+    sources = fake_sources(ecs)
+    return SyncRun(config or make_config(), ecr, sources, write=write, scanner=InventoryScanner(), now=NOW)
 
 
 # --- one repository -------------------------------------------------------------------------------------------
@@ -125,28 +126,36 @@ def test_preview_mode_reports_would_update_and_writes_nothing(ecr: FakeEcr) -> N
     assert ecr.put_policy_calls == []
 
 
-def test_a_policy_that_would_expire_a_running_digest_is_blocked(ecr: FakeEcr) -> None:
+def test_a_running_digest_the_config_would_expire_is_protected_in_the_written_policy(ecr: FakeEcr) -> None:
     running = ecr.digest_of_tag("shop/api", "Prod-1")
     ecs = FakeEcs()
     ecs.run_task("prod-main", "api", [(ecr_image_uri("shop/api", ":Prod-1"), running)])
     result = sync_repository("shop/api", run_for(ecr, ecs=ecs))
-    assert (result.action, result.reason) == ("blocked", "EXPIRES_IN_USE_IMAGE")
-    assert [(c.digest, c.tags) for c in result.conflicts] == [(running, ("Prod-1",))]
-    assert ecr.put_policy_calls == []
+    assert (result.action, result.protected) == ("updated", 1)
+    written = ecr.repositories["shop/api"].lifecycle_policy
+    assert written is not None
+    expiring = evaluate(written, list(ecr.iter_images("shop/api")), NOW).expiring_digests
+    assert running not in expiring and len(expiring) == 1
+    assert written["rules"][0]["selection"]["tagPatternList"] == ["Prod-1"]
 
 
-def test_a_task_in_a_cluster_no_environment_matches_does_not_block(ecr: FakeEcr) -> None:
+def test_tasks_in_every_cluster_count_unless_the_inventory_is_narrowed(ecr: FakeEcr) -> None:
     ecs = FakeEcs()
     ecs.run_task("sandbox", None, [(ecr_image_uri("shop/api", ":Prod-1"), ecr.digest_of_tag("shop/api", "Prod-1"))])
-    assert sync_repository("shop/api", run_for(ecr, ecs=ecs)).action == "updated"
+    assert sync_repository("shop/api", run_for(ecr, ecs=ecs)).protected == 1
+    narrowed = make_config(safety={"inUse": {"clusters": ["prod-*"]}})
+    other = FakeEcr()
+    push_prod_images(other, "shop/api")
+    assert sync_repository("shop/api", run_for(other, narrowed, ecs=ecs)).protected == 0
 
 
 def test_a_task_without_a_reported_digest_is_matched_by_its_tag(ecr: FakeEcr) -> None:
     ecs = FakeEcs()
     ecs.run_task("prod-main", "api", [(ecr_image_uri("shop/api", ":Prod-2"), None)])
-    result = sync_repository("shop/api", run_for(ecr, ecs=ecs))
-    assert result.action == "blocked"
-    assert result.conflicts[0].tags == ("Prod-2",)
+    result = sync_repository("shop/api", run_for(ecr, ecs=ecs, write=False), keep_assessment=True)
+    assert (result.action, result.protected) == ("would_update", 1)
+    assert result.assessment is not None
+    assert result.assessment.desired["rules"][0]["selection"]["tagPatternList"] == ["Prod-2"]
 
 
 def test_expiring_more_than_the_safe_fraction_is_blocked() -> None:
@@ -158,14 +167,25 @@ def test_expiring_more_than_the_safe_fraction_is_blocked() -> None:
     assert ecr.put_policy_calls == []
 
 
-def test_an_in_sync_policy_is_never_blocked_but_reports_its_in_use_conflicts(ecr: FakeEcr) -> None:
+def test_a_stored_policy_that_expires_a_new_consumers_image_is_at_risk_in_preview(ecr: FakeEcr) -> None:
+    sync_repository("shop/api", run_for(ecr))
+    ecs = FakeEcs()
+    ecs.run_task("prod-main", "api", [(ecr_image_uri("shop/api", ":Prod-1"), ecr.digest_of_tag("shop/api", "Prod-1"))])
+    result = sync_repository("shop/api", run_for(ecr, make_config(mode="preview"), ecs=ecs, write=False))
+    assert (result.action, result.reason) == ("at_risk", "EXPIRES_IN_USE_IMAGE")
+    assert [(c.tags, c.consumers) for c in result.at_risk] == [(("Prod-1",), ("ecs-task:prod-main/task-1",))]
+    assert "ecs-task:prod-main/task-1" in result.detail
+    assert len(ecr.put_policy_calls) == 1
+
+
+def test_in_enforce_mode_the_same_run_writes_the_protection(ecr: FakeEcr) -> None:
     sync_repository("shop/api", run_for(ecr))
     ecs = FakeEcs()
     ecs.run_task("prod-main", "api", [(ecr_image_uri("shop/api", ":Prod-1"), ecr.digest_of_tag("shop/api", "Prod-1"))])
     result = sync_repository("shop/api", run_for(ecr, ecs=ecs))
-    assert result.action == "in_sync"
-    assert len(result.conflicts) == 1
-    assert "warning" in result.detail
+    assert (result.action, result.at_risk, result.protected) == ("updated", (), 1)
+    assert len(ecr.put_policy_calls) == 2
+    assert sync_repository("shop/api", run_for(ecr, ecs=ecs)).action == "in_sync"
 
 
 def test_an_excluded_repository_keeps_its_policy_untouched() -> None:
@@ -198,7 +218,7 @@ def test_throttling_fails_only_that_repository(ecr: FakeEcr, monkeypatch: pytest
     assert sync_repository("shop/web", run).action == "updated"
 
 
-def test_the_in_use_scan_runs_once_for_many_repositories() -> None:
+def test_the_inventory_is_scanned_once_for_many_repositories() -> None:
     ecr = FakeEcr()
     for name in ("a", "b", "c"):
         push_prod_images(ecr, name)
@@ -208,25 +228,26 @@ def test_the_in_use_scan_runs_once_for_many_repositories() -> None:
     run = run_for(ecr, ecs=ecs)
     for name in ("a", "b", "c"):
         sync_repository(name, run)
-    assert ecs.calls == ["ListClusters", "ListTasks:prod-main"]
+    assert ecs.calls.count("ListClusters") == 1
+    assert ecs.calls.count("ListTasks:prod-main") == 1
 
 
 def test_the_shared_scanner_reuses_a_scan_within_its_ttl_only() -> None:
     clock = [0.0]
-    scanner = InUseScanner(ttl_seconds=60, clock=lambda: clock[0])
+    scanner = InventoryScanner(ttl_seconds=60, clock=lambda: clock[0])
     ecs = FakeEcs()
     ecs.add_cluster("prod-main")
-    config = make_config()
-    scanner.scan(ecs, config)
+    settings = make_config().safety.in_use
+    scanner.scan(settings, fake_sources(ecs))
     clock[0] = 59
-    scanner.scan(ecs, config)
+    scanner.scan(settings, fake_sources(ecs))
     assert ecs.calls.count("ListClusters") == 1
     clock[0] = 61
-    scanner.scan(ecs, config)
+    scanner.scan(settings, fake_sources(ecs))
     assert ecs.calls.count("ListClusters") == 2
 
 
-def test_protect_in_use_off_never_scans_ecs(ecr: FakeEcr) -> None:
+def test_protect_in_use_off_never_scans(ecr: FakeEcr) -> None:
     ecs = FakeEcs()
     config = make_config(safety={"protectInUse": False, "maxExpireFraction": 0.5})
     sync_repository("shop/api", run_for(ecr, config, ecs=ecs))
@@ -379,7 +400,7 @@ def test_a_failed_repository_raises_after_recording_its_result(monkeypatch: pyte
 
 
 def test_an_unusable_config_skips_every_message_and_writes_nothing(ecr: FakeEcr) -> None:
-    prepared = prepare_run(ssm=FakeSsm({PARAMETER: "{}"}), config_parameter=PARAMETER, ecr=ecr, ecs=FakeEcs())
+    prepared = prepare_run(ssm=FakeSsm({PARAMETER: "{}"}), config_parameter=PARAMETER, ecr=ecr, sources=fake_sources())
     assert isinstance(prepared, ConfigFailure)
     result = handle_sync_message(json.dumps({"repositoryName": "shop/api", "trigger": "sweep"}), prepared)
     assert (result.action, result.reason) == ("skipped", "CONFIG_INVALID")
@@ -388,7 +409,7 @@ def test_an_unusable_config_skips_every_message_and_writes_nothing(ecr: FakeEcr)
 
 def test_the_worker_follows_the_config_mode(ecr: FakeEcr) -> None:
     ssm = FakeSsm({PARAMETER: json.dumps(config_json(mode="preview"))})
-    prepared = prepare_run(ssm=ssm, config_parameter=PARAMETER, ecr=ecr, ecs=FakeEcs())
+    prepared = prepare_run(ssm=ssm, config_parameter=PARAMETER, ecr=ecr, sources=fake_sources())
     assert isinstance(prepared, SyncRun)
     assert handle_sync_message({"repositoryName": "shop/api"}, prepared).action == "would_update"
 

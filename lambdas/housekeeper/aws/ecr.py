@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -24,14 +25,9 @@ from housekeeper.aws.ports import TAGGED as TAGGED
 from housekeeper.aws.ports import ManifestDocument, PreviewStatus, RepositoryInfo, RetagOutcome
 from housekeeper.aws.session import client as make_client
 from housekeeper.core.images import ImageRecord, image_from_detail
+from housekeeper.core.manifests import BATCH_GET_IMAGE_LIMIT, MANIFEST_MEDIA_TYPES, is_index, links_of_manifest
+from housekeeper.core.policy import policy_text
 
-# Every manifest type ECR stores. Accepting all four means ECR returns the manifest exactly as pushed.
-MANIFEST_MEDIA_TYPES: tuple[str, ...] = (
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.oci.image.index.v1+json",
-)
 # ECR allows at most 1,000 tags on one image.
 MAX_TAGS_PER_IMAGE = 1000
 BATCH_DELETE_LIMIT = 100
@@ -81,12 +77,48 @@ class Boto3EcrGateway:
 
     # ----------------------------------------------------------------------------------------------- images
     def iter_images(self, repository: str) -> Iterator[ImageRecord]:
-        """Streams DescribeImages page by page, so a repository with 100,000 images never sits in memory twice."""
+        """Every image of the repository as ECR's lifecycle run sees it, streamed page by page.
+
+        - every status: DescribeImages returns only ACTIVE images unless asked (`imageStatus: ANY`), and archive
+          rules act on ARCHIVED ones;
+        - image indexes and manifest lists come with their children (BatchGetImage, 100 per call), so ECR's
+          manifest-list rule and the in-use guard can follow them; artifacts carry `subjectManifestDigest`.
+        Indexes are held back until the end of the listing (they are few), everything else is yielded at once.
+        """
         paginator = self._ecr.get_paginator("describe_images")
+        indexes: list[ImageRecord] = []
         with aws_call("ecr:DescribeImages", repository):
-            for page in paginator.paginate(repositoryName=repository, PaginationConfig={"PageSize": 1000}):
+            pages = paginator.paginate(
+                repositoryName=repository,
+                filter={"imageStatus": "ANY"},
+                PaginationConfig={"PageSize": 1000},
+            )
+            for page in pages:
                 for detail in page.get("imageDetails", []):
-                    yield image_from_detail(detail)
+                    record = image_from_detail(detail)
+                    if is_index(record.manifest_media_type):
+                        indexes.append(record)
+                    else:
+                        yield record
+        for start in range(0, len(indexes), BATCH_GET_IMAGE_LIMIT):
+            yield from self._with_children(repository, indexes[start : start + BATCH_GET_IMAGE_LIMIT])
+
+    def _with_children(self, repository: str, indexes: Sequence[ImageRecord]) -> Iterator[ImageRecord]:
+        """The indexes with `child_digests` read from their manifests; one that cannot be read is kept without."""
+        with aws_call("ecr:BatchGetImage", repository):
+            response = self._ecr.batch_get_image(
+                repositoryName=repository,
+                imageIds=[{"imageDigest": record.digest} for record in indexes],
+                acceptedMediaTypes=list(MANIFEST_MEDIA_TYPES),
+            )
+        children: dict[str, tuple[str, ...]] = {}
+        for image in response.get("images", []):
+            digest = image.get("imageId", {}).get("imageDigest")
+            if digest and digest not in children:
+                children[digest] = links_of_manifest(image.get("imageManifest") or "").children
+        for record in indexes:
+            found = children.get(record.digest)
+            yield replace(record, child_digests=found) if found else record
 
     def tags_of_digest(self, repository: str, digest: str) -> tuple[str, ...]:
         """The tags ECR holds on one digest. Raises NotFound when the image is not there."""
@@ -206,13 +238,11 @@ class Boto3EcrGateway:
 
     def put_lifecycle_policy(self, repository: str, policy: Mapping[str, Any]) -> None:
         with aws_call("ecr:PutLifecyclePolicy", repository):
-            self._ecr.put_lifecycle_policy(repositoryName=repository, lifecyclePolicyText=_policy_text(policy))
+            self._ecr.put_lifecycle_policy(repositoryName=repository, lifecyclePolicyText=policy_text(policy))
 
     def start_lifecycle_preview(self, repository: str, policy: Mapping[str, Any]) -> None:
         with aws_call("ecr:StartLifecyclePolicyPreview", repository):
-            self._ecr.start_lifecycle_policy_preview(
-                repositoryName=repository, lifecyclePolicyText=_policy_text(policy)
-            )
+            self._ecr.start_lifecycle_policy_preview(repositoryName=repository, lifecyclePolicyText=policy_text(policy))
 
     def get_lifecycle_preview(self, repository: str) -> PreviewStatus:
         """ECR's preview: status and every result page. Raises NotFound when no preview was started."""
@@ -224,11 +254,6 @@ class Boto3EcrGateway:
                 status = str(page.get("status", status))
                 results.extend(page.get("previewResults", []))
         return PreviewStatus(status=status, results=results)
-
-
-def _policy_text(policy: Mapping[str, Any]) -> str:
-    """Compact JSON: ECR counts characters against its 30,720 limit."""
-    return json.dumps(policy, separators=(",", ":"))
 
 
 def _media_type_of(manifest: str) -> str:

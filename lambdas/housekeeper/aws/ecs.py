@@ -5,15 +5,32 @@ DescribeTasks takes at most 100 tasks per call, so task ARNs are described in ba
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from housekeeper.aws.errors import aws_call
-from housekeeper.aws.ports import ContainerImageRef, RunningContainer, ServiceDeployment, ServiceState
+from housekeeper.aws.ports import (
+    ContainerImageRef,
+    RunningContainer,
+    ServiceDeployment,
+    ServiceState,
+    ServiceTaskDefinitions,
+)
 from housekeeper.aws.session import client as make_client
 
 DESCRIBE_TASKS_LIMIT = 100
+# DescribeServices takes at most 10 services per call.
+DESCRIBE_SERVICES_LIMIT = 10
 SERVICE_GROUP_PREFIX = "service:"
+# Deployments whose task definition can run: the new one and, during a rollout or rollback, the one it replaces.
+LIVE_DEPLOYMENT_STATUSES = ("PRIMARY", "ACTIVE")
+_REVISION = re.compile(r":[0-9]+$")
+
+
+def has_revision(task_definition: str) -> bool:
+    """`family:12` or an ARN ending in `:12`: a fixed revision, whose content never changes."""
+    return bool(_REVISION.search(task_definition))
 
 
 def name_from_arn(arn_or_name: str) -> str:
@@ -26,6 +43,8 @@ class Boto3EcsGateway:
 
     def __init__(self, ecs_client: Any | None = None) -> None:
         self._ecs = ecs_client or make_client("ecs")
+        # A task definition revision never changes, so its images are read once per gateway (per warm Lambda).
+        self._revision_images: dict[str, list[ContainerImageRef]] = {}
 
     def iter_cluster_names(self) -> Iterator[str]:
         paginator = self._ecs.get_paginator("list_clusters")
@@ -120,15 +139,66 @@ class Boto3EcsGateway:
         ]
 
     def task_definition_images(self, task_definition: str) -> list[ContainerImageRef]:
-        """Image references as the task definition names them (a tag or a digest; no resolved digest)."""
+        """Image references as the task definition names them (a tag or a digest; no resolved digest).
+
+        A reference with a revision is cached for the gateway's life; a bare family (its latest revision) is not.
+        """
+        cached = self._revision_images.get(task_definition)
+        if cached is not None:
+            return list(cached)
         with aws_call("ecs:DescribeTaskDefinition", task_definition):
             response = self._ecs.describe_task_definition(taskDefinition=task_definition)
         definitions: Iterable[Mapping[str, Any]] = response.get("taskDefinition", {}).get("containerDefinitions", [])
-        return [
+        images = [
             ContainerImageRef(container_name=str(d.get("name", "")), image=str(d["image"]))
             for d in definitions
             if d.get("image")
         ]
+        if has_revision(task_definition):
+            self._revision_images[task_definition] = images
+        return list(images)
+
+    def iter_service_task_definitions(self, cluster: str) -> Iterator[ServiceTaskDefinitions]:
+        """Every service of the cluster with the task definitions it runs or rolls between, desired count 0 too."""
+        paginator = self._ecs.get_paginator("list_services")
+        with aws_call("ecs:ListServices", cluster):
+            arns = [arn for page in paginator.paginate(cluster=cluster) for arn in page.get("serviceArns", [])]
+        for start in range(0, len(arns), DESCRIBE_SERVICES_LIMIT):
+            with aws_call("ecs:DescribeServices", cluster):
+                response = self._ecs.describe_services(
+                    cluster=cluster, services=arns[start : start + DESCRIBE_SERVICES_LIMIT]
+                )
+            for service in response.get("services", []):
+                if service.get("status") == "INACTIVE":
+                    continue
+                found = [service.get("taskDefinition")] + [
+                    deployment.get("taskDefinition")
+                    for deployment in service.get("deployments", [])
+                    if deployment.get("status") in LIVE_DEPLOYMENT_STATUSES
+                ]
+                yield ServiceTaskDefinitions(
+                    cluster=cluster,
+                    service=str(service.get("serviceName", "")),
+                    task_definitions=tuple(dict.fromkeys(str(td) for td in found if td)),
+                )
+
+    def iter_active_task_definition_families(self) -> Iterator[str]:
+        paginator = self._ecs.get_paginator("list_task_definition_families")
+        with aws_call("ecs:ListTaskDefinitionFamilies"):
+            for page in paginator.paginate(status="ACTIVE"):
+                yield from page.get("families", [])
+
+    def newest_task_definitions(self, family: str, count: int) -> list[str]:
+        """The ARNs of the family's newest `count` ACTIVE revisions, newest first (sorted here by revision number,
+        which is what ListTaskDefinitions' DESC sort means; `familyPrefix` also matches longer family names)."""
+        paginator = self._ecs.get_paginator("list_task_definitions")
+        arns: list[str] = []
+        with aws_call("ecs:ListTaskDefinitions", family):
+            for page in paginator.paginate(familyPrefix=family, status="ACTIVE", sort="DESC"):
+                arns.extend(arn for arn in page.get("taskDefinitionArns", []) if _family_of(arn) == family)
+                if len(arns) >= count and arns == sorted(arns, key=_revision_of, reverse=True):
+                    break
+        return sorted(arns, key=_revision_of, reverse=True)[:count]
 
 
 def _containers_of(cluster: str, task: Mapping[str, Any]) -> Iterator[RunningContainer]:
@@ -147,3 +217,13 @@ def _containers_of(cluster: str, task: Mapping[str, Any]) -> Iterator[RunningCon
             image_digest=container.get("imageDigest"),
             started_by=task.get("startedBy"),
         )
+
+
+def _family_of(task_definition_arn: str) -> str:
+    """`arn:aws:ecs:…:task-definition/web:12` → `web`."""
+    return task_definition_arn.rsplit("/", 1)[-1].rsplit(":", 1)[0]
+
+
+def _revision_of(task_definition_arn: str) -> int:
+    tail = task_definition_arn.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else 0

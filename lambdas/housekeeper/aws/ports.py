@@ -102,6 +102,36 @@ class ContainerImageRef:
     image_digest: str | None = None
 
 
+@dataclass(frozen=True)
+class ServiceTaskDefinitions:
+    """The task definitions an ECS service runs or will run: its own, and those of its PRIMARY and ACTIVE
+    deployments (during a rollout or a rollback both are live). Kept whatever the desired count, 0 included."""
+
+    cluster: str
+    service: str
+    task_definitions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FunctionImage:
+    """The image one Lambda function version runs: `$LATEST`, or the version an alias points at."""
+
+    function: str
+    qualifier: str  # "$LATEST" or the alias name
+    version: str
+    image_uri: str  # as configured (a tag or a digest)
+    resolved_image_uri: str | None = None  # `<repository uri>@sha256:...`: what Lambda actually runs
+
+
+@dataclass(frozen=True)
+class ScheduledTask:
+    """An EventBridge Scheduler schedule, or an EventBridge rule target, that runs an ECS task definition."""
+
+    group: str  # the schedule group, or the event bus of a rule
+    name: str
+    task_definition: str
+
+
 @dataclass
 class PreviewStatus:
     """ECR's own lifecycle preview: status plus results in the GetLifecyclePolicyPreview shape."""
@@ -130,11 +160,26 @@ class EcrGateway(Protocol):
 class EcsGateway(Protocol):
     def iter_cluster_names(self) -> Iterator[str]: ...
     def iter_running_containers(self, cluster: str) -> Iterator[RunningContainer]: ...
+    def iter_service_task_definitions(self, cluster: str) -> Iterator[ServiceTaskDefinitions]: ...
+    def iter_active_task_definition_families(self) -> Iterator[str]: ...
+    def newest_task_definitions(self, family: str, count: int) -> list[str]: ...
     def containers_started_by(self, cluster: str, started_by: str) -> list[RunningContainer]: ...
     def describe_service_deployment(self, deployment_arn: str) -> ServiceDeployment | None: ...
     def service_revision_images(self, revision_arn: str) -> list[ContainerImageRef]: ...
     def describe_service(self, cluster: str, service: str) -> ServiceState | None: ...
     def task_definition_images(self, task_definition: str) -> list[ContainerImageRef]: ...
+
+
+class LambdaGateway(Protocol):
+    def iter_function_images(self) -> Iterator[FunctionImage]: ...
+
+
+class SchedulerGateway(Protocol):
+    def iter_scheduled_tasks(self) -> Iterator[ScheduledTask]: ...
+
+
+class EventsGateway(Protocol):
+    def iter_rule_tasks(self) -> Iterator[ScheduledTask]: ...
 
 
 class SsmGateway(Protocol):

@@ -15,11 +15,15 @@ from pathlib import Path
 
 from housekeeper.aws.ecr import Boto3EcrGateway
 from housekeeper.aws.ecs import Boto3EcsGateway
+from housekeeper.aws.events import Boto3EventsGateway
+from housekeeper.aws.lambda_functions import Boto3LambdaGateway
+from housekeeper.aws.scheduler import Boto3SchedulerGateway
 from housekeeper.aws.ssm import Boto3SsmGateway
 from housekeeper.core.config import Config, load_config
 from housekeeper.core.errors import InvalidInput, Problem
 from housekeeper.core.images import parse_time
 from housekeeper.logic.config_source import CONFIG_PARAMETER_VARIABLE, read_config
+from housekeeper.logic.inventory import InventorySources
 
 
 def add_config_source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +81,16 @@ def ecs_gateway() -> Boto3EcsGateway:
 
 def ssm_gateway() -> Boto3SsmGateway:
     return Boto3SsmGateway()
+
+
+def inventory_sources() -> InventorySources:
+    """The gateways the in-use inventory reads: ECS, Lambda, EventBridge Scheduler and EventBridge."""
+    return InventorySources(
+        ecs=ecs_gateway(),
+        lambdas=Boto3LambdaGateway(),
+        scheduler=Boto3SchedulerGateway(),
+        events=Boto3EventsGateway(),
+    )
 
 
 class _CurrentStderr:

@@ -1,6 +1,7 @@
 """`housekeeper`: the operator CLI. Each command lives in its own module and registers itself here.
 
-Exit codes: 0 ok; 1 a failure or a blocked guard; 2 bad input (invalid config, policy, event or arguments).
+Exit codes: 0 ok; 1 a failure, a blocked guard or an in-use image at risk; 2 bad input (invalid config, policy,
+event or arguments).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ COMMAND_MODULES = (
     "tag",
     "backfill",
     "plan",
+    "inventory",
     "report",
 )
 
@@ -32,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="housekeeper",
         description=(
             "Keep ECR repositories clean: env tags on the digests ECS runs, and lifecycle policies kept in step "
-            "with one central config. Exit codes: 0 ok, 1 failure or blocked by the safety guard, 2 bad input."
+            "with one central config. Exit codes: 0 ok, 1 failure, blocked by the safety guard or an in-use image at "
+            "risk, 2 bad input."
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_installed_version()}")

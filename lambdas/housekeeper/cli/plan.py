@@ -6,8 +6,8 @@ through, whatever the config's `mode` (an operator running `apply --yes` asked f
 `apply` is a plan. `--native-preview` also asks ECR's own StartLifecyclePolicyPreview about each candidate
 policy, one repository at a time, and shows where it disagrees with the offline evaluator.
 
-Exit codes: 0 ok; 1 any repository blocked by the guard or failed, or a --native-preview that could not run;
-2 bad input (config, arguments).
+Exit codes: 0 ok; 1 any repository blocked by the guard, failed, or with an in-use image at risk (the policy ECR
+holds expires or archives an image something uses), or a --native-preview that could not run; 2 bad input.
 """
 
 from __future__ import annotations
@@ -21,14 +21,15 @@ from typing import Any
 from housekeeper.cli.common import (
     add_config_source_arguments,
     ecr_gateway,
-    ecs_gateway,
+    inventory_sources,
     load_config_from_args,
     logs_to_stderr,
 )
 from housekeeper.cli.output import EXIT_FAILURE, EXIT_OK, add_output_argument, print_json, print_table, progress
 from housekeeper.core.config import Config
-from housekeeper.logic.in_use import InUseScanner
+from housekeeper.logic.inventory import InventoryScanner
 from housekeeper.logic.sync import (
+    AT_RISK,
     BLOCKED,
     FAILED,
     MANUAL,
@@ -41,7 +42,7 @@ from housekeeper.logic.sync import (
     sync_repository,
 )
 
-COLUMNS = ("repository", "action", "reason", "images", "expiring", "transitioning", "in-use conflicts")
+COLUMNS = ("repository", "action", "reason", "images", "expiring", "transitioning", "protected", "in-use at risk")
 
 
 def register(subparsers: Any) -> None:
@@ -63,7 +64,8 @@ def register(subparsers: Any) -> None:
                     "images the config's policy would expire or archive, and whether the safety guard would let "
                     "it through. Writes nothing. "
                 )
-                + "Exit 1 when any repository is blocked by the guard or failed, or ECR's preview could not run.",
+                + "Exit 1 when any repository is blocked by the guard, failed, or has an in-use image at risk "
+                "(the stored policy expires or archives it), or when ECR's preview could not run.",
                 width=80,
             ),
             epilog=(
@@ -100,9 +102,9 @@ def run(args: argparse.Namespace) -> int:
     config = load_config_from_args(args)
     write = bool(getattr(args, "yes", False))
     ecr = ecr_gateway()
-    sync_run = SyncRun(
-        config, ecr, ecs_gateway() if config.safety.protect_in_use else None, write=write, scanner=InUseScanner()
-    )
+    sync_run = SyncRun(config, ecr, inventory_sources(), write=write, scanner=InventoryScanner())
+    for relaxation in config.safety.relaxations():
+        print(f"warning: safety relaxed: {relaxation}", file=sys.stderr)
     names = list(repositories_in_scope(ecr, config, args.repository))
     results: list[SyncResult] = []
     previews: dict[str, PreviewComparison] = {}
@@ -113,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         # Drop the images and evaluation at once: a plan over thousands of repositories stays small.
         results.append(replace(result, assessment=None))
     _print(args, config, results, previews, write)
-    blocked_or_failed = any(r.action in (BLOCKED, FAILED) for r in results)
+    blocked_or_failed = any(r.action in (BLOCKED, FAILED, AT_RISK) for r in results)
     # A native preview that could not run is a cross-check that failed; a difference is reported, not fatal.
     return EXIT_FAILURE if blocked_or_failed or not all(p.ran for p in previews.values()) else EXIT_OK
 
@@ -152,7 +154,8 @@ def _print(
             r.images,
             r.expiring,
             r.transitioning,
-            ", ".join(c.label for c in r.conflicts),
+            r.protected or "",
+            ", ".join(c.label for c in r.at_risk),
         ]
         for r in results
     ]
@@ -160,6 +163,13 @@ def _print(
     for result in results:
         if result.reason == POLICY_DIFFERS or (result.action in (BLOCKED, FAILED) and result.detail):
             print(f"{result.repository}: {result.detail}", file=sys.stderr)
+        for conflict in result.at_risk:
+            verb = "archives" if conflict.action == "TRANSITION" else "expires"
+            print(
+                f"{result.repository}: AT RISK {conflict.digest} ({', '.join(conflict.tags) or 'untagged'}): "
+                f"the stored policy {verb} it; used by {', '.join(conflict.consumers) or 'an unnamed consumer'}",
+                file=sys.stderr,
+            )
     if previews:
         print_table(
             ("repository", "ECR preview", "ECR", "offline", "only in ECR", "only offline", "different"),

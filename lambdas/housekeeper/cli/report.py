@@ -17,7 +17,15 @@ from housekeeper.cli.output import (
 )
 from housekeeper.core.config import Config
 from housekeeper.core.errors import InvalidInput, Problem
-from housekeeper.logic.report import BYTES_PER_GB, Report, build_report
+from housekeeper.logic.inventory import scan_inventory
+from housekeeper.logic.report import (
+    BYTES_PER_GB,
+    Planner,
+    Report,
+    build_report,
+    desired_policy_outcome,
+    protected_policy_outcome,
+)
 from housekeeper.logic.report_html import render_html
 
 DESCRIPTION = """\
@@ -126,12 +134,16 @@ def run(args: argparse.Namespace) -> int:
     common.logs_to_stderr()
     now = common.now_from_argument(args.now)
     config: Config = common.load_config_from_args(args)
+    planner: Planner = desired_policy_outcome
+    if config.safety.protect_in_use:  # "after" is what the sync would write: in-use images protected
+        planner = protected_policy_outcome(scan_inventory(config.safety.in_use, common.inventory_sources()))
     report = build_report(
         config,
         common.ecr_gateway(),
         Boto3InspectorGateway(),
         now,
         patterns=args.repository,
+        planner=planner,
         each=lambda names: progress(names, "repositories"),
     )
     if args.html:

@@ -106,10 +106,77 @@ class Override:
         return any(fnmatchcase(repository_name, p) for p in self.repositories)
 
 
+# The inventory's sources (safety.inUse): each can be switched off, which relaxes the safety model.
+IN_USE_SOURCES: tuple[tuple[str, str], ...] = (
+    ("ecsTasks", "ECS running tasks"),
+    ("ecsServices", "ECS service deployments"),
+    ("lambdaFunctions", "Lambda container-image functions"),
+    ("schedulerSchedules", "EventBridge Scheduler schedules that run ECS tasks"),
+    ("eventRules", "EventBridge rules that run ECS tasks"),
+)
+DEFAULT_MAX_FRACTION = 0.5
+# ECS keeps at most this many task definition revisions per family worth scanning; more is a config mistake.
+MAX_TASK_DEFINITION_REVISIONS = 100
+
+
+@dataclass(frozen=True)
+class InUseSettings:
+    """What the in-use inventory scans (`safety.inUse`). Every source is on by default."""
+
+    clusters: tuple[str, ...] = ("*",)
+    ecs_tasks: bool = True
+    ecs_services: bool = True
+    lambda_functions: bool = True
+    scheduler_schedules: bool = True
+    event_rules: bool = True
+    task_definition_revisions: int = 0
+
+    def source_enabled(self, key: str) -> bool:
+        """`key` is a config key of IN_USE_SOURCES, e.g. `lambdaFunctions`."""
+        return bool(getattr(self, _SOURCE_ATTRIBUTES[key]))
+
+    def scans_cluster(self, cluster_name: str) -> bool:
+        return any(fnmatchcase(cluster_name, pattern) for pattern in self.clusters)
+
+
+_SOURCE_ATTRIBUTES = {
+    "ecsTasks": "ecs_tasks",
+    "ecsServices": "ecs_services",
+    "lambdaFunctions": "lambda_functions",
+    "schedulerSchedules": "scheduler_schedules",
+    "eventRules": "event_rules",
+}
+
+
 @dataclass(frozen=True)
 class Safety:
     protect_in_use: bool = True
-    max_expire_fraction: float = 0.5
+    max_expire_fraction: float = DEFAULT_MAX_FRACTION
+    max_archive_fraction: float = DEFAULT_MAX_FRACTION
+    in_use: InUseSettings = field(default_factory=InUseSettings)
+
+    def relaxations(self) -> tuple[str, ...]:
+        """Each way this is weaker than the default safety model, in words (empty when nothing is relaxed).
+
+        Logged at WARNING once per config version and counted as SafetyRelaxed: a weaker guard is a choice an
+        operator makes on purpose, and it should be visible when it happens.
+        """
+        found: list[str] = []
+        if not self.protect_in_use:
+            found.append("safety.protectInUse is false: images in use are not protected")
+        if self.max_expire_fraction > DEFAULT_MAX_FRACTION:
+            found.append(f"safety.maxExpireFraction is {self.max_expire_fraction:g} (default {DEFAULT_MAX_FRACTION:g})")
+        if self.max_archive_fraction > DEFAULT_MAX_FRACTION:
+            found.append(
+                f"safety.maxArchiveFraction is {self.max_archive_fraction:g} (default {DEFAULT_MAX_FRACTION:g})"
+            )
+        if self.protect_in_use:
+            for key, label in IN_USE_SOURCES:
+                if not self.in_use.source_enabled(key):
+                    found.append(f"safety.inUse.{key} is false: {label} are not in the inventory")
+            if "*" not in self.in_use.clusters:
+                found.append(f"safety.inUse.clusters is {list(self.in_use.clusters)}: other clusters are not scanned")
+        return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -183,7 +250,8 @@ CATCH_ALL_KEYS = ("expireAfterDays", "archiveAfterDays", "expireArchivedAfterDay
 REPOSITORIES_KEYS = ("include", "exclude")
 OVERRIDE_KEYS = ("repositories", "environments", "protectTags", "untagged", "catchAll")
 OVERRIDE_ENV_KEYS = ("keep",)
-SAFETY_KEYS = ("protectInUse", "maxExpireFraction")
+SAFETY_KEYS = ("protectInUse", "maxExpireFraction", "maxArchiveFraction", "inUse")
+IN_USE_KEYS = ("clusters", *(key for key, _ in IN_USE_SOURCES), "taskDefinitionRevisions")
 
 
 class _Collector:
@@ -558,11 +626,47 @@ def _parse_safety(value: Any, c: _Collector) -> Safety | None:
     protect_in_use = obj.get("protectInUse", True)
     if not isinstance(protect_in_use, bool):
         c.add("$.safety.protectInUse", f"must be true or false, got {_type_name(protect_in_use)}")
-    fraction = obj.get("maxExpireFraction", 0.5)
-    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1:
-        c.add("$.safety.maxExpireFraction", f"must be a number greater than 0 and at most 1, got {fraction!r}")
+    fractions: dict[str, float] = {}
+    for key in ("maxExpireFraction", "maxArchiveFraction"):
+        fraction = obj.get(key, DEFAULT_MAX_FRACTION)
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction <= 1:
+            c.add(f"$.safety.{key}", f"must be a number greater than 0 and at most 1, got {fraction!r}")
+        else:
+            fractions[key] = float(fraction)
+    in_use = _parse_in_use(obj.get("inUse", {}), c)
+    if len(fractions) != 2 or in_use is None:
         return None
-    return Safety(protect_in_use=bool(protect_in_use), max_expire_fraction=float(fraction))
+    return Safety(
+        protect_in_use=bool(protect_in_use),
+        max_expire_fraction=fractions["maxExpireFraction"],
+        max_archive_fraction=fractions["maxArchiveFraction"],
+        in_use=in_use,
+    )
+
+
+def _parse_in_use(value: Any, c: _Collector) -> InUseSettings | None:
+    path = "$.safety.inUse"
+    obj = c.object(value, path)
+    if obj is None:
+        return None
+    c.check_keys(obj, IN_USE_KEYS, path)
+    clusters = c.string_list(obj.get("clusters", ["*"]), f"{path}.clusters", allow_empty=False)
+    switches: dict[str, bool] = {}
+    for key, _ in IN_USE_SOURCES:
+        enabled = obj.get(key, True)
+        if not isinstance(enabled, bool):
+            c.add(f"{path}.{key}", f"must be true or false, got {_type_name(enabled)}")
+            continue
+        switches[_SOURCE_ATTRIBUTES[key]] = enabled
+    revisions = c.integer(
+        obj.get("taskDefinitionRevisions", 0),
+        f"{path}.taskDefinitionRevisions",
+        minimum=0,
+        maximum=MAX_TASK_DEFINITION_REVISIONS,
+    )
+    if clusters is None or revisions is None or len(switches) != len(IN_USE_SOURCES):
+        return None
+    return InUseSettings(clusters=clusters, task_definition_revisions=revisions, **switches)
 
 
 def _check_compiled_limits(config: Config, c: _Collector) -> None:
@@ -600,10 +704,7 @@ def dump_config(config: Config) -> dict[str, Any]:
         "catchAll": _dump_catch_all(config.catch_all),
         "repositories": {"include": list(config.repositories.include), "exclude": list(config.repositories.exclude)},
         "overrides": [],
-        "safety": {
-            "protectInUse": config.safety.protect_in_use,
-            "maxExpireFraction": config.safety.max_expire_fraction,
-        },
+        "safety": _dump_safety(config.safety),
     }
     if config.untagged is not None:
         out["untagged"] = {"expireAfterDays": config.untagged.expire_after_days}
@@ -632,3 +733,17 @@ def _dump_catch_all(catch_all: CatchAll) -> dict[str, int]:
         return dumped
     assert catch_all.expire_after_days is not None
     return {"expireAfterDays": catch_all.expire_after_days}
+
+
+def _dump_safety(safety: Safety) -> dict[str, Any]:
+    in_use = safety.in_use
+    return {
+        "protectInUse": safety.protect_in_use,
+        "maxExpireFraction": safety.max_expire_fraction,
+        "maxArchiveFraction": safety.max_archive_fraction,
+        "inUse": {
+            "clusters": list(in_use.clusters),
+            **{key: in_use.source_enabled(key) for key, _ in IN_USE_SOURCES},
+            "taskDefinitionRevisions": in_use.task_definition_revisions,
+        },
+    }

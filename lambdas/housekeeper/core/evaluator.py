@@ -55,7 +55,12 @@ Rules implemented:
 Choices where the docs are silent (so that results are deterministic and conservative):
 - equal ranking times are broken by digest, newest-first order `(-time, digest)`, so the input order never matters;
 - duplicate digests in the input are rejected (InvalidInput): a digest is one image of a repository;
-- images in `imageStatus` ACTIVATING (being restored) count in the standard class but are never acted on.
+- images in `imageStatus` ACTIVATING (being restored) are in the archive class, as the guide says ("During the
+  restore process, the image remains in the archived state", "Restoring an image"), and no rule acts on them: the
+  guide does not say whether a rule can, and an image on its way back into use is the wrong one to delete;
+- `sinceImagePushed` uses the push time even after a restore: its own sentence names only `pushed_at_time`, while
+  the ordering of `imageCountMoreThan` follows "If an image was archived and then restored at any point in the
+  past, the image's `last_activated_at` is used instead of `pushed_at_time`" (rule 8). docs/safety.md quotes both.
 
 The evaluator does not validate policies (housekeeper.core.policy does). It evaluates any policy ECR accepts, and
 raises PolicyInvalid only for input that cannot be evaluated at all (wrong types, unknown enum values, duplicate
@@ -399,20 +404,29 @@ class _Clock:
         return frozenset(self._numbers[:low])
 
 
+def newest_first(members: Sequence[ImageRecord], storage_class: str) -> list[ImageRecord]:
+    """One storage class's images in the order `imageCountMoreThan` counts them: newest first (rule 8).
+
+    Standard class: the restore time (`lastActivatedAt`) stands in for the push time of a restored image; archive
+    class: the archive time. Ties are broken by digest, so the input order never matters.
+    """
+    if storage_class == ARCHIVE:
+        rank = [i.last_archived_at if i.last_archived_at is not None else i.pushed_at for i in members]
+    else:
+        rank = [i.last_activated_at if i.last_activated_at is not None else i.pushed_at for i in members]
+    if len(set(rank)) < len(rank):
+        by_digest = sorted(range(len(members)), key=lambda k: members[k].digest)
+        permutation = sorted(by_digest, key=rank.__getitem__, reverse=True)  # stable: ties keep digest order
+    else:
+        permutation = sorted(range(len(members)), key=rank.__getitem__, reverse=True)
+    return [members[k] for k in permutation]
+
+
 class _ClassView:
     """One storage class's images numbered newest first (rule 8), with their tag index and clocks."""
 
     def __init__(self, members: Sequence[ImageRecord], storage_class: str) -> None:
-        if storage_class == ARCHIVE:
-            rank = [i.last_archived_at if i.last_archived_at is not None else i.pushed_at for i in members]
-        else:
-            rank = [i.last_activated_at if i.last_activated_at is not None else i.pushed_at for i in members]
-        if len(set(rank)) < len(rank):  # ties: break them by digest, so the input order never matters
-            by_digest = sorted(range(len(members)), key=lambda k: members[k].digest)
-            permutation = sorted(by_digest, key=rank.__getitem__, reverse=True)  # stable: ties keep digest order
-        else:
-            permutation = sorted(range(len(members)), key=rank.__getitem__, reverse=True)
-        self.images = [members[k] for k in permutation]
+        self.images = newest_first(members, storage_class)
         self.everyone = frozenset(range(len(self.images)))
         tag_tuples = [image.tags for image in self.images]
         self.tags = _TagIndex(tag_tuples)

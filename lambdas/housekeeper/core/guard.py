@@ -1,20 +1,25 @@
 """The safety guard: the last check before a lifecycle policy is written.
 
 ECR applies a new policy within minutes and deletes what it selects, with no undo. So before any write the
-offline evaluation of the candidate policy is checked against two rules, and the write is blocked with a reason
-code when either fails:
+offline evaluation of the candidate policy is checked against three rules, and the write is blocked with a reason
+code when one fails:
 
-- `EXPIRES_IN_USE_IMAGE`: the policy would expire or archive an image that an ECS task runs now (by digest; a
-  manifest list counts as in use when one of its platform images runs, and the other way round);
+- `EXPIRES_IN_USE_IMAGE`: the policy would expire or archive an image that something uses (by digest; a manifest
+  list counts as in use when one of its platform images runs, and the other way round);
 - `EXCEEDS_MAX_EXPIRE_FRACTION`: it would expire more than `safety.maxExpireFraction` of the repository's images
-  (a config mistake such as `keep: 1` on a busy repository looks exactly like this).
+  (a config mistake such as `keep: 1` on a busy repository looks exactly like this);
+- `EXCEEDS_MAX_ARCHIVE_FRACTION`: the same for images moved to the archive class (`safety.maxArchiveFraction`).
 
-Pure: no AWS, no clock. The caller supplies the images, the evaluation and the in-use digests.
+A protective write is never blocked by the fractions: one whose policy expires a subset of what the stored policy
+expires, and archives nothing the stored policy keeps in the standard class. Refusing it would keep the more
+dangerous policy in place.
+
+Pure: no AWS, no clock. The caller supplies the images, the evaluations and the in-use digests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Set
+from collections.abc import Collection, Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -24,6 +29,7 @@ from housekeeper.core.images import ImageRecord
 
 EXPIRES_IN_USE_IMAGE = "EXPIRES_IN_USE_IMAGE"
 EXCEEDS_MAX_EXPIRE_FRACTION = "EXCEEDS_MAX_EXPIRE_FRACTION"
+EXCEEDS_MAX_ARCHIVE_FRACTION = "EXCEEDS_MAX_ARCHIVE_FRACTION"
 
 
 class EvaluationOutcome(Protocol):
@@ -38,19 +44,31 @@ class EvaluationOutcome(Protocol):
 
 @dataclass(frozen=True)
 class Conflict:
-    """An image the policy would expire or archive although a running task uses it."""
+    """An image the policy would expire or archive although something uses it (`consumers` say what)."""
 
     digest: str
     tags: tuple[str, ...]
     action: str  # EXPIRE | TRANSITION
+    consumers: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
         """`sha256:0123456789ab (Prod-12,latest)`: short enough for a table cell or a log line."""
         return f"{self.digest[:19]} ({','.join(self.tags) or 'untagged'})"
 
+    @property
+    def used_by(self) -> str:
+        """`ecs-service:prod/web, lambda:api:live`, or 'in use' when the consumers are not known."""
+        shown = ", ".join(self.consumers[:3]) or "in use"
+        return shown + (f" and {len(self.consumers) - 3} more" if len(self.consumers) > 3 else "")
+
     def to_dict(self) -> dict[str, Any]:
-        return {"digest": self.digest, "tags": list(self.tags), "action": self.action}
+        return {
+            "digest": self.digest,
+            "tags": list(self.tags),
+            "action": self.action,
+            "consumers": list(self.consumers),
+        }
 
 
 @dataclass(frozen=True)
@@ -64,6 +82,9 @@ class GuardVerdict:
     expiring: int = 0
     max_expire_fraction: float = 1.0
     details: tuple[str, ...] = field(default=())
+    transitioning: int = 0
+    # True when the policy expires a subset of what the stored policy expires: the fractions do not apply.
+    protective: bool = False
 
     @property
     def expire_fraction(self) -> float:
@@ -95,47 +116,93 @@ def expand_in_use(images: Iterable[ImageRecord], in_use_digests: Set[str]) -> se
     return expanded
 
 
+def is_protective(candidate: EvaluationOutcome, stored: EvaluationOutcome | None) -> bool:
+    """The candidate expires a subset of what the stored policy expires and archives nothing it keeps standard."""
+    if stored is None:
+        return False
+    stored_expiring = set(stored.expiring_digests)
+    leaving = stored_expiring | set(stored.transitioning_digests)
+    return stored_expiring.issuperset(candidate.expiring_digests) and leaving.issuperset(
+        candidate.transitioning_digests
+    )
+
+
 def check_guard(
     safety: Safety,
     images: Collection[ImageRecord],
     evaluation: EvaluationOutcome,
-    in_use_digests: Set[str],
+    in_use: Set[str] | Mapping[str, Collection[str]],
+    *,
+    stored: EvaluationOutcome | None = None,
 ) -> GuardVerdict:
-    """Whether writing the evaluated policy is safe; every failing rule adds its reason code."""
+    """Whether writing the evaluated policy is safe; every failing rule adds its reason code.
+
+    `in_use` holds the in-use digests, or maps each to its consumers (which the conflicts then name). `stored` is
+    the evaluation of the policy ECR holds now, when there is one: a protective write is not held to the fractions.
+    """
     expiring = set(evaluation.expiring_digests)
     transitioning = set(evaluation.transitioning_digests) - expiring
     reasons: list[str] = []
     details: list[str] = []
     conflicts: list[Conflict] = []
 
-    if safety.protect_in_use and in_use_digests:
-        protected = expand_in_use(images, in_use_digests)
+    if safety.protect_in_use and in_use:
+        protected = expand_in_use(images, frozenset(in_use))
+        consumers = _consumers(images, in_use)
         tags_by_digest = {image.digest: image.tags for image in images}
-        for digest in sorted(expiring & protected):
-            conflicts.append(Conflict(digest, tags_by_digest.get(digest, ()), EXPIRE))
-        for digest in sorted(transitioning & protected):
-            conflicts.append(Conflict(digest, tags_by_digest.get(digest, ()), TRANSITION))
+        for action, digests in ((EXPIRE, expiring), (TRANSITION, transitioning)):
+            for digest in sorted(digests & protected):
+                conflicts.append(Conflict(digest, tags_by_digest.get(digest, ()), action, consumers.get(digest, ())))
         if conflicts:
             reasons.append(EXPIRES_IN_USE_IMAGE)
-            shown = ", ".join(c.label for c in conflicts[:5])
+            shown = "; ".join(f"{c.label} used by {c.used_by}" for c in conflicts[:5])
             more = f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
-            details.append(f"would expire or archive {len(conflicts)} image(s) that ECS runs now: {shown}{more}")
+            details.append(f"would expire or archive {len(conflicts)} image(s) in use: {shown}{more}")
 
     total = len(images)
-    expiring_count = len(expiring)
-    if total and expiring_count / total > safety.max_expire_fraction:
-        reasons.append(EXCEEDS_MAX_EXPIRE_FRACTION)
-        details.append(
-            f"would expire {expiring_count} of {total} images ({expiring_count / total:.0%}), "
-            f"more than safety.maxExpireFraction {safety.max_expire_fraction:.0%}"
-        )
+    protective = is_protective(evaluation, stored)
+    if total and not protective:
+        for reason, count, limit, verb, key in (
+            (EXCEEDS_MAX_EXPIRE_FRACTION, len(expiring), safety.max_expire_fraction, "expire", "maxExpireFraction"),
+            (
+                EXCEEDS_MAX_ARCHIVE_FRACTION,
+                len(transitioning),
+                safety.max_archive_fraction,
+                "archive",
+                "maxArchiveFraction",
+            ),
+        ):
+            if count / total > limit:
+                reasons.append(reason)
+                details.append(
+                    f"would {verb} {count} of {total} images ({count / total:.0%}), more than safety.{key} {limit:.0%}"
+                )
 
     return GuardVerdict(
         allowed=not reasons,
         reasons=tuple(reasons),
         conflicts=tuple(conflicts),
         images=total,
-        expiring=expiring_count,
+        expiring=len(expiring),
         max_expire_fraction=safety.max_expire_fraction,
         details=tuple(details),
+        transitioning=len(transitioning),
+        protective=protective,
     )
+
+
+def _consumers(
+    images: Iterable[ImageRecord], in_use: Set[str] | Mapping[str, Collection[str]]
+) -> dict[str, tuple[str, ...]]:
+    """Consumers per digest, carried over to the children and parents an in-use manifest list keeps in use."""
+    if not isinstance(in_use, Mapping):
+        return {}
+    found: dict[str, set[str]] = {digest: set(users) for digest, users in in_use.items()}
+    for image in images:
+        if image.digest in in_use:
+            for related in (*image.child_digests, *((image.subject_digest,) if image.subject_digest else ())):
+                found.setdefault(related, set()).update(in_use[image.digest])
+        for child in image.child_digests:
+            if child in in_use:
+                found.setdefault(image.digest, set()).update(in_use[child])
+    return {digest: tuple(sorted(users)) for digest, users in found.items()}

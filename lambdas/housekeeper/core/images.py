@@ -134,14 +134,16 @@ def image_from_detail(detail: Mapping[str, Any], path: str = "$") -> ImageRecord
     tags = get("imageTags") or ()
     if tags and not _strings(tags):
         raise InvalidInput("image details", [Problem(f"{path}.imageTags", "must be a list of strings")])
-    # Archived images report imageStatus ARCHIVED (and storageClass ARCHIVE where a tool adds it).
+    # Archived images report imageStatus ARCHIVED (and storageClass ARCHIVE where a tool adds it). An image being
+    # restored (ACTIVATING) is still in the archive class: "During the restore process, the image remains in the
+    # archived state and cannot be pulled until the restore completes" (ECR user guide, "Restoring an image").
     status = get("imageStatus") or "ACTIVE"
     if not isinstance(status, str):
         raise InvalidInput("image details", [Problem(f"{path}.imageStatus", "must be a string")])
     if status != "ACTIVE":
         status = status.upper()
     extra_class = get("storageClass")
-    archived = status == "ARCHIVED" or (extra_class is not None and str(extra_class).upper() == ARCHIVE)
+    archived = status in ("ARCHIVED", ACTIVATING) or (extra_class is not None and str(extra_class).upper() == ARCHIVE)
     if archived:
         status = "ARCHIVED" if status == "ACTIVE" else status
     # Not a DescribeImages field: the digests a manifest list / OCI index references, added by callers that

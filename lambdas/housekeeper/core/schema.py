@@ -46,6 +46,62 @@ def _protect_tags(description: str) -> dict[str, Any]:
     }
 
 
+def _fraction(description: str) -> dict[str, Any]:
+    return {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": 1,
+        "default": model.DEFAULT_MAX_FRACTION,
+        "description": description,
+    }
+
+
+def _safety() -> dict[str, Any]:
+    switches = {
+        key: {"type": "boolean", "default": True, "description": f"Count {label} as in use."}
+        for key, label in model.IN_USE_SOURCES
+    }
+    in_use = _closed(
+        {
+            "clusters": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "minLength": 1},
+                "default": ["*"],
+                "description": "Glob patterns on the ECS cluster names whose tasks and services count as in use.",
+            },
+            **switches,
+            "taskDefinitionRevisions": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": model.MAX_TASK_DEFINITION_REVISIONS,
+                "default": 0,
+                "description": "Also count the images of the newest N revisions of every ACTIVE task definition "
+                "family (rollback targets).",
+            },
+        },
+        model.IN_USE_KEYS,
+        description="The in-use inventory: which consumers count. Switching a source off relaxes safety.",
+    )
+    return _closed(
+        {
+            "protectInUse": {
+                "type": "boolean",
+                "default": True,
+                "description": "Never expire or archive an image that something uses (see inUse).",
+            },
+            "maxExpireFraction": _fraction(
+                "Block a policy change that would expire more than this fraction of a repository's images."
+            ),
+            "maxArchiveFraction": _fraction(
+                "Block a policy change that would archive more than this fraction of a repository's images."
+            ),
+            "inUse": in_use,
+        },
+        model.SAFETY_KEYS,
+    )
+
+
 def config_json_schema() -> dict[str, Any]:
     """The schema as a dict; deterministic, so the published file can be compared byte for byte."""
     environment = _closed(
@@ -169,24 +225,7 @@ def config_json_schema() -> dict[str, Any]:
                 "default": [],
                 "description": "Applied in listed order to repositories matching their globs.",
             },
-            "safety": _closed(
-                {
-                    "protectInUse": {
-                        "type": "boolean",
-                        "default": True,
-                        "description": "Never expire an image that ECS runs now.",
-                    },
-                    "maxExpireFraction": {
-                        "type": "number",
-                        "exclusiveMinimum": 0,
-                        "maximum": 1,
-                        "default": 0.5,
-                        "description": "Block a policy change that would expire more than this fraction of a "
-                        "repository's images.",
-                    },
-                },
-                model.SAFETY_KEYS,
-            ),
+            "safety": _safety(),
         },
         model.TOP_LEVEL_KEYS,
         required=["environments", "catchAll"],

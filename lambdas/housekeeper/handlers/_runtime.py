@@ -12,12 +12,15 @@ from typing import Any
 
 from housekeeper.aws.ecr import Boto3EcrGateway
 from housekeeper.aws.ecs import Boto3EcsGateway
+from housekeeper.aws.events import Boto3EventsGateway
+from housekeeper.aws.lambda_functions import Boto3LambdaGateway
+from housekeeper.aws.scheduler import Boto3SchedulerGateway
 from housekeeper.aws.session import client
 from housekeeper.aws.sqs import Boto3SqsGateway
 from housekeeper.aws.ssm import Boto3SsmGateway
 from housekeeper.core.errors import HousekeeperError
 from housekeeper.logic.config_source import CONFIG_PARAMETER_VARIABLE
-from housekeeper.logic.in_use import shared_scanner
+from housekeeper.logic.inventory import InventorySources, shared_scanner
 from housekeeper.logic.sync import InlineSync, MessageSink, prepare_run
 
 SYNC_QUEUE_URL_VARIABLE = "HOUSEKEEPER_SYNC_QUEUE_URL"
@@ -60,7 +63,28 @@ def _ecr_gateway_for(ecr_client: Any) -> Boto3EcrGateway:
 
 
 def ecs_gateway() -> Boto3EcsGateway:
-    return Boto3EcsGateway(client("ecs"))
+    """One ECS gateway per client: it caches the images of task definition revisions, which never change."""
+    return _ecs_gateway_for(client("ecs"))
+
+
+@lru_cache(maxsize=1)
+def _ecs_gateway_for(ecs_client: Any) -> Boto3EcsGateway:
+    return Boto3EcsGateway(ecs_client)
+
+
+@lru_cache(maxsize=1)
+def _lambda_gateway_for(lambda_client: Any) -> Boto3LambdaGateway:
+    return Boto3LambdaGateway(lambda_client)
+
+
+def inventory_sources() -> InventorySources:
+    """The gateways the in-use inventory reads (ECS, Lambda, EventBridge Scheduler, EventBridge)."""
+    return InventorySources(
+        ecs=ecs_gateway(),
+        lambdas=_lambda_gateway_for(client("lambda")),
+        scheduler=Boto3SchedulerGateway(client("scheduler")),
+        events=Boto3EventsGateway(client("events")),
+    )
 
 
 def sqs_gateway() -> Boto3SqsGateway:
@@ -76,7 +100,7 @@ def message_sink(config_parameter: str) -> MessageSink:
             ssm=ssm_gateway(),
             config_parameter=config_parameter,
             ecr=ecr_gateway(),
-            ecs=ecs_gateway(),
+            sources=inventory_sources(),
             scanner=shared_scanner,
         )
     )

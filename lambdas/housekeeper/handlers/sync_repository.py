@@ -1,8 +1,8 @@
 """Lambda: the SQS worker. Syncs each message's repository; a failed repository fails only its own message.
 
 The config is read once per invocation and cached across warm invocations by Powertools Parameters; a batch that a
-config change queued reads it afresh, so a warm worker never applies the config from before the edit. The ECS
-in-use scan runs at most once per invocation and is shared for a short TTL.
+config change queued reads it afresh, so a warm worker never applies the config from before the edit. The in-use
+inventory is scanned at most once per invocation and shared for a short TTL.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from housekeeper.core.errors import MalformedEvent
-from housekeeper.handlers._runtime import config_parameter_name, ecr_gateway, ecs_gateway, ssm_gateway
-from housekeeper.logic.in_use import shared_scanner
+from housekeeper.handlers._runtime import config_parameter_name, ecr_gateway, inventory_sources, ssm_gateway
+from housekeeper.logic.inventory import shared_scanner
 from housekeeper.logic.sync import (
     CONFIG_CHANGE,
     ConfigFailure,
@@ -56,7 +56,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         ssm=ssm_gateway(),
         config_parameter=parameter,
         ecr=ecr_gateway(),
-        ecs=ecs_gateway(),
+        sources=inventory_sources(),
         scanner=shared_scanner,
         force_fetch=_after_config_change(event),
     )

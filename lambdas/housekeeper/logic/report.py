@@ -1,7 +1,8 @@
 """The impact report: images, bytes and Inspector findings per repository, now and after the desired policy.
 
-"After" is computed, not waited for: the exact offline evaluator runs the policy that the config compiles for each
-repository against the images that exist now. Images it would expire leave the figures, and so do their findings
+"After" is computed, not waited for: the exact offline evaluator runs the desired policy of each repository (the
+config's, plus the protection of every in-use image when an inventory is given, as the sync writes it) against the
+images that exist now. Images it would expire leave the figures, and so do their findings
 (Inspector closes the findings of a deleted image on its own, some time after the deletion). Images it would move
 to the archive storage class stay, at the archive price.
 
@@ -23,8 +24,10 @@ from housekeeper.aws.errors import AwsError
 from housekeeper.aws.ports import SEVERITIES, EcrGateway, FindingCounts, InspectorGateway
 from housekeeper.core.compiler import compile_policy
 from housekeeper.core.config import Config
-from housekeeper.core.evaluator import EXPIRE, TRANSITION, evaluate, format_time
+from housekeeper.core.evaluator import EXPIRE, TRANSITION, Evaluation, evaluate, format_time
 from housekeeper.core.images import ImageRecord
+from housekeeper.core.protection import plan_protection
+from housekeeper.logic.inventory import Inventory
 from housekeeper.logic.sync import repositories_in_scope
 
 STANDARD_PRICE_PER_GB_MONTH = 0.10
@@ -240,7 +243,20 @@ def repository_report(
 
 def desired_policy_outcome(config: Config, repository: str, images: Sequence[ImageRecord], now: float) -> PolicyOutcome:
     """The evaluator on the policy the config compiles for this repository: what ECR would do to each image."""
-    evaluation = evaluate(compile_policy(config, repository), images, now)
+    return _outcome(evaluate(compile_policy(config, repository), images, now))
+
+
+def protected_policy_outcome(inventory: Inventory) -> Planner:
+    """A planner that evaluates the policy the sync would write: the config's, with the in-use images protected."""
+
+    def planner(config: Config, repository: str, images: Sequence[ImageRecord], now: float) -> PolicyOutcome:
+        in_use = inventory.in_repository(repository, images)
+        return _outcome(plan_protection(config.for_repository(repository), images, in_use, now).evaluation)
+
+    return planner
+
+
+def _outcome(evaluation: Evaluation) -> PolicyOutcome:
     outcome = dict.fromkeys(evaluation.transitioning_digests, TRANSITION)
     # Artifacts (signatures, SBOMs) of expired images go too: ECR removes them within a day.
     outcome.update(dict.fromkeys(evaluation.cascading_referrers, EXPIRE))

@@ -4,9 +4,14 @@ Shared by the Lambdas and the `plan`/`apply` commands, so that both reach the sa
 
 Decision for one repository, in order:
 1. not selected by `repositories.include/exclude` -> `skipped` (its policy is left exactly as it is);
-2. compile the desired policy; read the current one; equal after normalising -> no write needed;
-3. stream the images (every storage class), evaluate the desired policy offline, check the safety guard;
-4. in sync -> `in_sync`; guard fails -> `blocked`; writing allowed -> `updated`; otherwise -> `would_update`.
+2. the in-use inventory (one scan per run; a source that cannot be read -> `failed`, INVENTORY_INCOMPLETE);
+3. read the stored policy and every image (all storage classes, manifest lists with their children);
+4. the desired policy: the config's, plus a protection for each in-use image it would expire or archive
+   (housekeeper.core.protection); evaluate it offline and run the safety guard;
+5. check the stored policy against the inventory: one that expires or archives an in-use image is never in sync;
+6. equal and safe -> `in_sync`; the guard refuses -> `blocked`; writing allowed -> pin untagged in-use images,
+   write -> `updated`; preview -> `would_update`. Whenever the policy ECR holds after this run still expires or
+   archives an in-use image, the outcome is `at_risk` (reason EXPIRES_IN_USE_IMAGE), whatever else happened.
 Any AWS error -> `failed` (the worker then fails only that SQS message, which SQS redelivers).
 
 Config problems never reach step 2: an invalid or deleted config sends no message and writes nothing.
@@ -24,16 +29,25 @@ from typing import Any, Protocol
 
 from housekeeper import observability
 from housekeeper.aws.errors import AwsError, NotFound, Throttled
-from housekeeper.aws.ports import EcrGateway, EcsGateway, SsmGateway
-from housekeeper.core.compiler import compile_policy_for
+from housekeeper.aws.ports import ALREADY_PRESENT as TAG_ALREADY_PRESENT
+from housekeeper.aws.ports import TAGGED as TAG_ADDED
+from housekeeper.aws.ports import EcrGateway, SsmGateway
 from housekeeper.core.config import Config
 from housekeeper.core.errors import ConfigInvalid, HousekeeperError, InvalidInput, MalformedEvent, Problem
 from housekeeper.core.evaluator import EXPIRE, TRANSITION, Evaluation, evaluate
-from housekeeper.core.guard import Conflict, GuardVerdict, check_guard
+from housekeeper.core.guard import EXPIRES_IN_USE_IMAGE, Conflict, GuardVerdict, check_guard
 from housekeeper.core.images import ImageRecord
 from housekeeper.core.policy import describe_drift, normalise_policy, read_policy_document
+from housekeeper.core.protection import ProtectionPlan, Threat, Unprotected, plan_protection, threats
 from housekeeper.logic.config_source import read_config
-from housekeeper.logic.in_use import NOTHING_IN_USE, InUse, InUseScanner
+from housekeeper.logic.inventory import (
+    INVENTORY_INCOMPLETE,
+    NOTHING_IN_USE,
+    Inventory,
+    InventoryIncomplete,
+    InventoryScanner,
+    InventorySources,
+)
 
 # --- triggers -------------------------------------------------------------------------------------------------
 
@@ -49,9 +63,10 @@ IN_SYNC = "in_sync"
 UPDATED = "updated"
 WOULD_UPDATE = "would_update"
 BLOCKED = "blocked"
+AT_RISK = "at_risk"
 SKIPPED = "skipped"
 FAILED = "failed"
-ACTIONS = (IN_SYNC, UPDATED, WOULD_UPDATE, BLOCKED, SKIPPED, FAILED)
+ACTIONS = (IN_SYNC, UPDATED, WOULD_UPDATE, BLOCKED, AT_RISK, SKIPPED, FAILED)
 
 POLICY_MATCHES = "POLICY_MATCHES"
 POLICY_MISSING = "POLICY_MISSING"
@@ -129,6 +144,8 @@ class PlanOutcome:
     queued: int = 0
     reason: str = ""
     problems: tuple[Problem, ...] = ()
+    # How a new config version weakens safety (set on config changes only: once per version).
+    relaxations: tuple[str, ...] = ()
 
     @property
     def config_failed(self) -> bool:
@@ -141,6 +158,7 @@ class PlanOutcome:
             "queued": self.queued,
             "reason": self.reason,
             "problems": [p.to_dict() for p in self.problems],
+            "relaxations": list(self.relaxations),
         }
 
 
@@ -199,7 +217,8 @@ def plan_sync(
     else:
         names = repositories_in_scope(ecr, config)
     queued = sqs.send_messages(queue_url, ({"repositoryName": name, "trigger": trigger.kind} for name in names))
-    return PlanOutcome(trigger, queued=queued, reason="QUEUED")
+    relaxations = config.safety.relaxations() if trigger.kind == CONFIG_CHANGE else ()
+    return PlanOutcome(trigger, queued=queued, reason="QUEUED", relaxations=relaxations)
 
 
 # --- one repository -------------------------------------------------------------------------------------------
@@ -238,11 +257,21 @@ class Assessment:
     images: Sequence[ImageRecord]
     evaluation: Evaluation
     verdict: GuardVerdict
+    protection: ProtectionPlan | None = None
+
+
+def threat_conflicts(found: Mapping[str, Threat]) -> tuple[Conflict, ...]:
+    """Threats as the guard's Conflict values (digest, tags, action, consumers), sorted by digest."""
+    return tuple(Conflict(t.digest, t.tags, t.action, t.consumers) for _, t in sorted(found.items()))
 
 
 @dataclass(frozen=True)
 class SyncResult:
-    """One line per repository: what was decided and why, with the figures behind it."""
+    """One line per repository: what was decided and why, with the figures behind it.
+
+    `conflicts`: in-use images the desired policy would still expire (the guard's); `at_risk`: in-use images that
+    the policy ECR holds after this run expires or archives, now or within the look-ahead (the alarm's).
+    """
 
     repository: str
     action: str
@@ -255,6 +284,10 @@ class SyncResult:
     conflicts: tuple[Conflict, ...] = ()
     trigger: str = MANUAL
     retryable: bool = False
+    at_risk: tuple[Conflict, ...] = ()
+    protected: int = 0
+    pinned: tuple[str, ...] = ()
+    unprotected: tuple[Unprotected, ...] = ()
     assessment: Assessment | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -269,31 +302,44 @@ class SyncResult:
             "expiring": self.expiring,
             "transitioning": self.transitioning,
             "conflicts": [c.to_dict() for c in self.conflicts],
+            "atRisk": [c.to_dict() for c in self.at_risk],
+            "protected": self.protected,
+            "pinned": list(self.pinned),
+            "unprotected": [u.to_dict() for u in self.unprotected],
         }
 
 
 @dataclass
 class SyncRun:
-    """What one invocation shares across its repositories: the config, gateways, in-use scan and the clock.
+    """What one invocation shares across its repositories: the config, gateways, inventory and the clock.
 
-    The in-use scan is lazy (a batch of in-scope-less messages never scans) and then held for the run.
+    The inventory is scanned lazily (a batch of out-of-scope messages never scans) and then held for the run; a
+    scan that failed fails every repository of the run the same way, without scanning again.
     """
 
     config: Config
     ecr: EcrGateway
-    ecs: EcsGateway | None = None
+    sources: InventorySources | None = None
     write: bool = False
-    scanner: InUseScanner | None = None
+    scanner: InventoryScanner | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
-    _in_use: InUse | None = field(default=None, init=False, repr=False)
+    _inventory: Inventory | InventoryIncomplete | None = field(default=None, init=False, repr=False)
 
-    def in_use(self) -> InUse:
-        if self._in_use is None:
-            if self.ecs is None or not self.config.safety.protect_in_use:
-                self._in_use = NOTHING_IN_USE
-            else:
-                self._in_use = (self.scanner or InUseScanner()).scan(self.ecs, self.config)
-        return self._in_use
+    def inventory(self) -> Inventory:
+        """What is in use; NOTHING_IN_USE when the config does not protect in-use images. Raises
+        InventoryIncomplete when a source could not be read."""
+        if not self.config.safety.protect_in_use:
+            return NOTHING_IN_USE
+        if self._inventory is None:
+            try:
+                self._inventory = (self.scanner or InventoryScanner()).scan(
+                    self.config.safety.in_use, self.sources or InventorySources()
+                )
+            except InventoryIncomplete as exc:
+                self._inventory = exc
+        if isinstance(self._inventory, InventoryIncomplete):
+            raise self._inventory
+        return self._inventory
 
 
 def same_policy(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> bool:
@@ -321,6 +367,15 @@ def sync_repository(
         )
     try:
         return _sync(repository, run, trigger, keep_assessment)
+    except InventoryIncomplete as exc:
+        return SyncResult(
+            repository,
+            FAILED,
+            INVENTORY_INCOMPLETE,
+            f"nothing written: {exc}",
+            trigger=trigger,
+            retryable=exc.retryable,
+        )
     except NotFound as exc:
         if exc.code == "RepositoryNotFoundException":
             return SyncResult(repository, SKIPPED, REPOSITORY_NOT_FOUND, str(exc), trigger=trigger)
@@ -333,42 +388,130 @@ def sync_repository(
 
 
 def _sync(repository: str, run: SyncRun, trigger: str, keep_assessment: bool) -> SyncResult:
+    inventory = run.inventory()  # first: a scan that cannot be read stops the run before anything is touched
     effective = run.config.for_repository(repository)
-    desired = compile_policy_for(effective)
     current = run.ecr.get_lifecycle_policy(repository)
-    in_sync = same_policy(current, desired)
     # The evaluator needs the whole repository at once; ImageRecord keeps only the fields it reads.
     images = list(run.ecr.iter_images(repository))
-    evaluation = evaluate(desired, images, run.now)
-    # run.in_use() is NOTHING_IN_USE when the config does not protect in-use images (overrides never change safety).
-    in_use = run.in_use().digests_for(repository, images)
-    verdict = check_guard(effective.safety, images, evaluation, in_use)
-    base = SyncResult(
-        repository,
-        IN_SYNC,
-        POLICY_MATCHES,
-        images=len(images),
-        expiring=len(evaluation.expiring_digests),
-        transitioning=len(evaluation.transitioning_digests),
-        conflicts=verdict.conflicts,
-        trigger=trigger,
-        assessment=Assessment(desired, current, images, evaluation, verdict) if keep_assessment else None,
-    )
+    now = run.now.timestamp()
+    in_use = inventory.in_repository(repository, images)
+    plan = plan_protection(effective, images, in_use, now)
+    in_sync = same_policy(current, plan.policy)
+    stored = plan.evaluation if in_sync and not plan.pins else _evaluate_stored(current, images, now)
+    live_threats = threats(_as_policy(current), images, in_use, now, evaluation_now=stored) if stored else {}
+    verdict = check_guard(effective.safety, plan.images, plan.evaluation, in_use, stored=stored)
+    decision = _Decision(repository, run, trigger, plan, verdict, in_use, images, now, current, keep_assessment)
     if in_sync:
-        detail = "policy matches the config"
-        if verdict.conflicts:
-            detail += "; warning: the live policy would expire or archive images that ECS runs now"
-        return replace(base, detail=detail)
+        return decision.finish(IN_SYNC, POLICY_MATCHES, "policy matches the config", live_threats)
     drift = POLICY_MISSING if current is None else POLICY_DIFFERS
+    changes = _drift_summary(current, plan.policy)
     if not verdict.allowed:
-        return replace(
-            base, action=BLOCKED, reason=verdict.reasons[0], reasons=verdict.reasons, detail="; ".join(verdict.details)
+        return decision.finish(BLOCKED, verdict.reasons[0], "; ".join(verdict.details), live_threats)
+    if not run.write:
+        return decision.finish(WOULD_UPDATE, drift, "preview mode: policy not written" + changes, live_threats)
+    decision = decision.pin(stored)
+    if not decision.verdict.allowed:
+        return decision.finish(BLOCKED, decision.verdict.reasons[0], "; ".join(decision.verdict.details), live_threats)
+    run.ecr.put_lifecycle_policy(repository, decision.plan.policy)
+    return decision.finish(UPDATED, drift, "policy written" + changes, decision.threats_after_write())
+
+
+def _copy(policy: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    return dict(policy) if policy is not None else None
+
+
+def _as_policy(current: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return read_policy_document(current) if current is not None else {"rules": []}
+
+
+def _evaluate_stored(current: Mapping[str, Any] | None, images: Sequence[ImageRecord], now: float) -> Evaluation | None:
+    """The stored policy on the repository as it is; None when there is none (a missing policy expires nothing)."""
+    if current is None:
+        return None
+    return evaluate(read_policy_document(current), images, now)
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """The parts of one repository's decision that the outcomes share; `finish` builds the SyncResult."""
+
+    repository: str
+    run: SyncRun
+    trigger: str
+    plan: ProtectionPlan
+    verdict: GuardVerdict
+    in_use: Mapping[str, tuple[str, ...]]
+    images: Sequence[ImageRecord]
+    now: float
+    current: Mapping[str, Any] | None
+    keep_assessment: bool
+    pinned: tuple[str, ...] = ()
+
+    def pin(self, stored: Evaluation | None) -> _Decision:
+        """Add the planned pin tags (byte-exact PutImage); re-plan without any image whose pin could not be added."""
+        failed: list[str] = []
+        pinned: list[str] = []
+        for digest, tag in sorted(self.plan.pins.items()):
+            outcome = self.run.ecr.retag(self.repository, digest, tag)
+            if outcome.status in (TAG_ADDED, TAG_ALREADY_PRESENT):
+                pinned.append(tag)
+            else:
+                failed.append(digest)
+        if not failed:
+            return replace(self, pinned=tuple(pinned))
+        effective = self.run.config.for_repository(self.repository)
+        plan = plan_protection(effective, self.images, self.in_use, self.now, cannot_pin=failed)
+        verdict = check_guard(effective.safety, plan.images, plan.evaluation, self.in_use, stored=stored)
+        return replace(self, plan=plan, verdict=verdict, pinned=tuple(pinned))
+
+    def threats_after_write(self) -> dict[str, Threat]:
+        return threats(self.plan.policy, self.plan.images, self.in_use, self.now, evaluation_now=self.plan.evaluation)
+
+    def finish(
+        self,
+        action: str,
+        reason: str,
+        detail: str,
+        remaining: Mapping[str, Threat],
+    ) -> SyncResult:
+        """The result; `remaining` are the in-use images the policy ECR holds after this run still threatens."""
+        plan, verdict = self.plan, self.verdict
+        reasons = tuple(dict.fromkeys((reason, *verdict.reasons)))
+        at_risk = threat_conflicts(remaining)
+        if at_risk:
+            stored = "the stored policy" if action != UPDATED else "the policy just written"
+            shown = "; ".join(f"{c.label} used by {c.used_by}" for c in at_risk[:5])
+            more = f" and {len(at_risk) - 5} more" if len(at_risk) > 5 else ""
+            detail = f"{stored} expires or archives {len(at_risk)} in-use image(s): {shown}{more}; {detail}"
+            unprotected = {u.digest: u.reason for u in plan.unprotected}
+            reasons_why = sorted({unprotected[c.digest] for c in at_risk if c.digest in unprotected})
+            if reasons_why:
+                detail += f" (cannot protect: {', '.join(reasons_why)})"
+            reasons = tuple(dict.fromkeys((EXPIRES_IN_USE_IMAGE, *reasons)))
+            action, reason = AT_RISK, EXPIRES_IN_USE_IMAGE
+        elif plan.protected and action in (UPDATED, WOULD_UPDATE, IN_SYNC):
+            detail += f"; {len(plan.protected)} in-use image(s) protected in the policy"
+        return SyncResult(
+            self.repository,
+            action,
+            reason,
+            detail,
+            reasons=reasons if len(reasons) > 1 else (),
+            images=len(self.images),
+            expiring=len(plan.evaluation.expiring_digests),
+            transitioning=len(plan.evaluation.transitioning_digests),
+            conflicts=verdict.conflicts,
+            trigger=self.trigger,
+            at_risk=at_risk,
+            protected=len(plan.protected),
+            pinned=self.pinned or (tuple(sorted(plan.pins.values())) if action != UPDATED else ()),
+            unprotected=plan.unprotected,
+            assessment=(
+                Assessment(plan.policy, _copy(self.current), plan.images, plan.evaluation, verdict, plan)
+                if self.keep_assessment
+                else None
+            ),
         )
-    changes = _drift_summary(current, desired)
-    if run.write:
-        run.ecr.put_lifecycle_policy(repository, desired)
-        return replace(base, action=UPDATED, reason=drift, detail="policy written" + changes)
-    return replace(base, action=WOULD_UPDATE, reason=drift, detail="preview mode: policy not written" + changes)
 
 
 def _drift_summary(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> str:
@@ -409,8 +552,8 @@ def prepare_run(
     ssm: SsmGateway,
     config_parameter: str,
     ecr: EcrGateway,
-    ecs: EcsGateway | None,
-    scanner: InUseScanner | None = None,
+    sources: InventorySources | None,
+    scanner: InventoryScanner | None = None,
     write: bool | None = None,
     force_fetch: bool = False,
 ) -> SyncRun | ConfigFailure:
@@ -421,7 +564,7 @@ def prepare_run(
         return ConfigFailure(CONFIG_INVALID, tuple(exc.problems))
     except NotFound:
         return ConfigFailure(CONFIG_DELETED, (Problem("$", f"the config parameter {config_parameter} does not exist"),))
-    return SyncRun(config, ecr, ecs, write=config.enforcing if write is None else write, scanner=scanner)
+    return SyncRun(config, ecr, sources, write=config.enforcing if write is None else write, scanner=scanner)
 
 
 def handle_sync_message(body: Any, prepared: SyncRun | ConfigFailure) -> SyncResult:
@@ -476,15 +619,35 @@ _RESULT_METRICS = {
 def record_sync_result(result: SyncResult) -> None:
     """One structured log line and the metrics for one repository decision (Lambdas only; the CLI prints)."""
     fields = result.to_dict()
-    if result.action in (FAILED, BLOCKED):
-        observability.logger.warning("repository sync decision", extra={"sync": fields})
+    if result.action in (FAILED, BLOCKED, AT_RISK):
+        observability.logger.warning("repository sync decision", extra={"sync": fields, "reason": result.reason})
     else:
-        observability.logger.info("repository sync decision", extra={"sync": fields})
+        observability.logger.info("repository sync decision", extra={"sync": fields, "reason": result.reason})
     metric = _RESULT_METRICS.get(result.action)
     if metric:
         observability.count(metric)
     if result.action in (IN_SYNC, UPDATED, WOULD_UPDATE) and result.expiring:
         observability.count(observability.IMAGES_PROJECTED_TO_EXPIRE, result.expiring)
+    if result.at_risk:
+        for conflict in result.at_risk:
+            observability.logger.warning(
+                "in-use image at risk: the stored lifecycle policy expires or archives it",
+                extra={
+                    "repository": result.repository,
+                    "digest": conflict.digest,
+                    "tags": list(conflict.tags),
+                    "consumers": list(conflict.consumers),
+                    "reason": EXPIRES_IN_USE_IMAGE,
+                },
+            )
+        observability.count(observability.IN_USE_IMAGES_AT_RISK, len(result.at_risk))
+    if result.action == UPDATED:
+        if result.protected:
+            observability.count(observability.IN_USE_IMAGES_PROTECTED, result.protected)
+        if result.pinned:
+            observability.count(observability.IMAGES_PINNED, len(result.pinned))
+    if result.reason == INVENTORY_INCOMPLETE:
+        observability.count(observability.INVENTORY_INCOMPLETE)
 
 
 def record_config_failure(reason: str, problems: Sequence[Problem], parameter: str) -> None:
@@ -504,6 +667,12 @@ def record_plan_outcome(outcome: PlanOutcome, parameter: str) -> None:
     if outcome.config_failed:
         record_config_failure(outcome.reason, outcome.problems, parameter)
         return
+    if outcome.relaxations:
+        observability.logger.warning(
+            "safety relaxed by the new config version",
+            extra={"parameter": parameter, "relaxations": list(outcome.relaxations), "reason": "SAFETY_RELAXED"},
+        )
+        observability.count(observability.SAFETY_RELAXED)
     observability.logger.info("sync planned", extra={"plan": outcome.to_dict()})
     if outcome.queued:
         observability.count(observability.REPOSITORIES_QUEUED, outcome.queued)

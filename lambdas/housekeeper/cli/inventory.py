@@ -1,0 +1,114 @@
+"""`housekeeper inventory`: what is in use, per repository and consumer: the images the safety model protects.
+
+It runs the same scan as the sync worker (ECS tasks and services, Lambda image functions, Scheduler schedules,
+EventBridge rules, optionally recent task definition revisions; `safety.inUse` in the config says which), then
+finds each image in its repository: by the digest the consumer reports, else by its tag as ECR holds it now.
+
+Exit codes: 0 ok; 1 a source of the inventory could not be read (INVENTORY_INCOMPLETE) or an AWS error; 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from typing import Any
+
+from housekeeper.cli.common import (
+    add_config_source_arguments,
+    ecr_gateway,
+    inventory_sources,
+    load_config_from_args,
+    logs_to_stderr,
+)
+from housekeeper.cli.output import EXIT_OK, add_output_argument, print_json, print_table
+from housekeeper.logic.inventory import RepositoryUses, resolve_inventory, scan_inventory
+
+COLUMNS = ("repository", "digest", "tags", "consumer", "source", "image as named")
+
+
+def _short(image: str) -> str:
+    """`<registry>/shop/web:12` -> `shop/web:12`; a digest reference keeps its first 12 hex digits (tables only)."""
+    _, slash, path = image.partition("/")
+    shown = path if slash and "." in image.split("/", 1)[0] else image
+    name, at, digest = shown.partition("@")
+    return f"{name}@{digest[:19]}" if at else shown
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "inventory",
+        help="what is in use, per repository and consumer (the images the safety model protects)",
+        description=textwrap.fill(
+            "Scan what uses images (ECS running tasks and services of every desired count, Lambda container-image "
+            "functions and their aliases, EventBridge Scheduler schedules and EventBridge rules that run ECS "
+            "tasks, and with safety.inUse.taskDefinitionRevisions the newest task definition revisions) and show "
+            "each image with its repository, digest, tags and consumers. Writes nothing. Exit 1 when a source "
+            "cannot be read: the sync then writes nothing either (INVENTORY_INCOMPLETE).",
+            width=80,
+        ),
+        epilog=(
+            "examples:\n"
+            "  housekeeper inventory --parameter /ecr-housekeeper/config\n"
+            "  housekeeper inventory --config config.json --repository 'payments/*' --output json\n"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_config_source_arguments(parser)
+    parser.add_argument(
+        "--repository", action="append", metavar="GLOB", default=[], help="only repositories matching this glob"
+    )
+    add_output_argument(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logs_to_stderr()
+    config = load_config_from_args(args)
+    if not config.safety.protect_in_use:
+        print("note: safety.protectInUse is false: the sync does not use this inventory", file=sys.stderr)
+    inventory = scan_inventory(config.safety.in_use, inventory_sources())
+    repositories = resolve_inventory(inventory, ecr_gateway(), args.repository)
+    if args.output == "json":
+        print_json(
+            {
+                "sources": list(inventory.sources),
+                "repositories": [_repository_dict(r) for r in repositories],
+            }
+        )
+        return EXIT_OK
+    rows: list[list[Any]] = []
+    for repository in repositories:
+        for resolved in repository.images:
+            for use in resolved.uses:
+                rows.append(
+                    [
+                        repository.repository,
+                        resolved.digest[:19],
+                        ", ".join(resolved.tags) or "<untagged>",
+                        use.consumer,
+                        use.source,
+                        _short(use.image),
+                    ]
+                )
+        for use in repository.unresolved:
+            where = "repository not found" if repository.missing else "not in ECR now"
+            rows.append([repository.repository, f"({where})", "", use.consumer, use.source, _short(use.image)])
+    print_table(COLUMNS, rows)
+    images = sum(len(r.images) for r in repositories)
+    consumers = len({u.consumer for r in repositories for i in r.images for u in i.uses})
+    print(
+        f"\n{images} image(s) in use in {len(repositories)} repositories, by {consumers} consumer(s); "
+        f"sources read: {', '.join(inventory.sources) or 'none'}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _repository_dict(repository: RepositoryUses) -> dict[str, Any]:
+    return {
+        "repository": repository.repository,
+        "missing": repository.missing,
+        "images": [image.to_dict() for image in repository.images],
+        "unresolved": [{"consumer": u.consumer, "source": u.source, "image": u.image} for u in repository.unresolved],
+    }

@@ -1,0 +1,359 @@
+"""The in-use inventory: every image something uses, and what uses it. The safety model rests on it.
+
+Sources (each can be switched off in `safety.inUse`, which relaxes safety and is reported as such):
+- `ecsTasks`: the running tasks of every scanned cluster (`safety.inUse.clusters`, default every cluster). ECS
+  reports the digest each container runs;
+- `ecsServices`: every service of those clusters, whatever its desired count (0 included), with the task
+  definitions of its PRIMARY and ACTIVE deployments: a service scaled to zero, or mid-rollback, still needs its
+  images the moment it scales up;
+- `lambdaFunctions`: functions with `PackageType: Image`, `$LATEST` and every version an alias points at, by the
+  digest Lambda resolved;
+- `schedulerSchedules` and `eventRules`: EventBridge Scheduler schedules (every group) and EventBridge rules (every
+  bus) whose targets run an ECS task definition;
+- `taskDefinitionRevisions: N` (default 0): the newest N revisions of every ACTIVE task definition family, the
+  targets an operator rolls back to.
+
+Consumers are named so a person can find them: `ecs-task:<cluster>/<task id>`, `ecs-service:<cluster>/<service>`,
+`lambda:<function>:<$LATEST or alias>`, `schedule:<group>/<name>`, `rule:<bus>/<name>`,
+`task-definition:<family>:<revision>`.
+
+A source that cannot be read (access denied, throttled past the retries) is never "nothing in use": the scan raises
+InventoryIncomplete naming it, and the sync fails closed (`INVENTORY_INCOMPLETE`, nothing written).
+
+One scan serves a whole invocation and is kept for `TTL_SECONDS` in a warm Lambda container, so a batch of
+repositories, and the next batches, share it. Image references are matched to a repository's images without
+another API call: by digest where the consumer reports one, else by tag against the repository's own listing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from functools import cached_property
+from typing import TypeVar
+
+from housekeeper.aws.errors import AwsError, NotFound
+from housekeeper.aws.ports import EcrGateway, EcsGateway, EventsGateway, LambdaGateway, SchedulerGateway
+from housekeeper.core.config import InUseSettings
+from housekeeper.core.errors import HousekeeperError
+from housekeeper.core.images import ImageRecord
+from housekeeper.core.resolution import ImageReference, parse_image_reference
+
+TTL_SECONDS = 60.0
+
+# Source keys, as `safety.inUse` spells them.
+ECS_TASKS = "ecsTasks"
+ECS_SERVICES = "ecsServices"
+LAMBDA_FUNCTIONS = "lambdaFunctions"
+SCHEDULER_SCHEDULES = "schedulerSchedules"
+EVENT_RULES = "eventRules"
+TASK_DEFINITION_REVISIONS = "taskDefinitionRevisions"
+
+INVENTORY_INCOMPLETE = "INVENTORY_INCOMPLETE"
+
+
+class InventoryIncomplete(HousekeeperError):
+    """A source of the inventory could not be read; nothing may be written on the strength of a partial view."""
+
+    retryable: bool
+
+    def __init__(self, source: str, error: AwsError) -> None:
+        self.source = source
+        self.error = error
+        self.retryable = error.retryable
+        super().__init__(f"{INVENTORY_INCOMPLETE}: the in-use inventory could not read {source}: {error}")
+
+
+@dataclass(frozen=True)
+class ImageUse:
+    """One image one consumer uses: the reference as the consumer names it, and the digest it runs if known."""
+
+    consumer: str
+    source: str
+    image: str
+    digest: str | None = None
+
+    @cached_property
+    def reference(self) -> ImageReference:
+        return parse_image_reference(self.image)
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What the scan found. `sources` lists the sources it read (the enabled ones)."""
+
+    uses: tuple[ImageUse, ...] = ()
+    sources: tuple[str, ...] = ()
+    scanned_at: float = 0.0
+    _by_repository: dict[str, list[ImageUse]] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for use in self.uses:
+            reference = use.reference
+            if reference.is_private_ecr:
+                self._by_repository.setdefault(reference.repository, []).append(use)
+
+    @property
+    def repositories(self) -> tuple[str, ...]:
+        return tuple(sorted(self._by_repository))
+
+    def uses_of(self, repository: str) -> tuple[ImageUse, ...]:
+        return tuple(self._by_repository.get(repository, ()))
+
+    def in_repository(self, repository: str, images: Iterable[ImageRecord]) -> dict[str, tuple[str, ...]]:
+        """The digests of this repository's images that something uses, each with its consumers, sorted.
+
+        A use names a digest (the consumer reports what it runs) or a tag (resolved to the image carrying it now).
+        Private ECR references are matched by repository name in any account and region: the same digest is the
+        same image wherever it is stored.
+        """
+        uses = self._by_repository.get(repository)
+        if not uses:
+            return {}
+        by_tag: dict[str, list[str]] = {}
+        for use in uses:
+            if not (use.digest or use.reference.digest) and use.reference.tag:
+                by_tag.setdefault(use.reference.tag, []).append(use.consumer)
+        found: dict[str, set[str]] = {}
+        for use in uses:
+            digest = use.digest or use.reference.digest
+            if digest:
+                found.setdefault(digest, set()).add(use.consumer)
+        if by_tag:
+            for image in images:
+                for tag in image.tags:
+                    consumers = by_tag.get(tag)
+                    if consumers:
+                        found.setdefault(image.digest, set()).update(consumers)
+        return {digest: tuple(sorted(consumers)) for digest, consumers in found.items()}
+
+
+NOTHING_IN_USE = Inventory()
+
+
+@dataclass(frozen=True)
+class InventorySources:
+    """The gateways the scan reads; a source whose gateway is missing cannot be scanned (and fails closed)."""
+
+    ecs: EcsGateway | None = None
+    lambdas: LambdaGateway | None = None
+    scheduler: SchedulerGateway | None = None
+    events: EventsGateway | None = None
+
+
+def scan_inventory(settings: InUseSettings, sources: InventorySources, *, now: float | None = None) -> Inventory:
+    """Read every enabled source. Raises InventoryIncomplete for the first source that cannot be read."""
+    uses: list[ImageUse] = []
+    scanned: list[str] = []
+    for key, enabled, read in _readers(settings, sources):
+        if not enabled:
+            continue
+        try:
+            uses.extend(read())
+        except AwsError as exc:
+            raise InventoryIncomplete(key, exc) from exc
+        scanned.append(key)
+    return Inventory(tuple(uses), tuple(scanned), time.time() if now is None else now)
+
+
+def _readers(
+    settings: InUseSettings, sources: InventorySources
+) -> Iterator[tuple[str, bool, Callable[[], list[ImageUse]]]]:
+    clusters = _ClusterList(settings)  # listed once, for both ECS sources
+    yield ECS_TASKS, settings.ecs_tasks, lambda: _running_tasks(clusters, _need(sources.ecs, ECS_TASKS))
+    yield ECS_SERVICES, settings.ecs_services, lambda: _services(clusters, _need(sources.ecs, ECS_SERVICES))
+    yield LAMBDA_FUNCTIONS, settings.lambda_functions, lambda: _functions(_need(sources.lambdas, LAMBDA_FUNCTIONS))
+    yield (
+        SCHEDULER_SCHEDULES,
+        settings.scheduler_schedules,
+        lambda: _schedules(_need(sources.scheduler, SCHEDULER_SCHEDULES), _need(sources.ecs, SCHEDULER_SCHEDULES)),
+    )
+    yield (
+        EVENT_RULES,
+        settings.event_rules,
+        lambda: _rules(_need(sources.events, EVENT_RULES), _need(sources.ecs, EVENT_RULES)),
+    )
+    yield (
+        TASK_DEFINITION_REVISIONS,
+        settings.task_definition_revisions > 0,
+        lambda: _revisions(settings.task_definition_revisions, _need(sources.ecs, TASK_DEFINITION_REVISIONS)),
+    )
+
+
+_Gateway = TypeVar("_Gateway")
+
+
+class SourceUnavailable(AwsError):
+    """The caller gave no gateway for an enabled source."""
+
+
+def _need(gateway: _Gateway | None, source: str) -> _Gateway:
+    if gateway is None:
+        raise SourceUnavailable(source, "NoGateway", "no gateway was configured for this source")
+    return gateway
+
+
+class _ClusterList:
+    """The scanned clusters (`safety.inUse.clusters`), listed on first use and then shared by the ECS sources."""
+
+    def __init__(self, settings: InUseSettings) -> None:
+        self._settings = settings
+        self._names: list[str] | None = None
+
+    def __call__(self, ecs: EcsGateway) -> list[str]:
+        if self._names is None:
+            self._names = [name for name in ecs.iter_cluster_names() if self._settings.scans_cluster(name)]
+        return self._names
+
+
+def _running_tasks(clusters: _ClusterList, ecs: EcsGateway) -> list[ImageUse]:
+    uses: list[ImageUse] = []
+    for cluster in clusters(ecs):
+        for container in ecs.iter_running_containers(cluster):
+            task_id = container.task_arn.rsplit("/", 1)[-1]
+            uses.append(ImageUse(f"ecs-task:{cluster}/{task_id}", ECS_TASKS, container.image, container.image_digest))
+    return uses
+
+
+def _services(clusters: _ClusterList, ecs: EcsGateway) -> list[ImageUse]:
+    uses: list[ImageUse] = []
+    for cluster in clusters(ecs):
+        for service in ecs.iter_service_task_definitions(cluster):
+            consumer = f"ecs-service:{cluster}/{service.service}"
+            for task_definition in service.task_definitions:
+                uses.extend(_task_definition_uses(ecs, task_definition, consumer, ECS_SERVICES))
+    return uses
+
+
+def _functions(lambdas: LambdaGateway) -> list[ImageUse]:
+    uses: list[ImageUse] = []
+    for function in lambdas.iter_function_images():
+        consumer = f"lambda:{function.function}:{function.qualifier}"
+        resolved = parse_image_reference(function.resolved_image_uri or "")
+        if resolved.digest:  # what Lambda runs: the digest it resolved when the version was created
+            uses.append(ImageUse(consumer, LAMBDA_FUNCTIONS, function.resolved_image_uri or "", resolved.digest))
+        else:
+            uses.append(ImageUse(consumer, LAMBDA_FUNCTIONS, function.image_uri))
+    return uses
+
+
+def _schedules(scheduler: SchedulerGateway, ecs: EcsGateway) -> list[ImageUse]:
+    uses: list[ImageUse] = []
+    for task in scheduler.iter_scheduled_tasks():
+        uses.extend(
+            _task_definition_uses(ecs, task.task_definition, f"schedule:{task.group}/{task.name}", SCHEDULER_SCHEDULES)
+        )
+    return uses
+
+
+def _rules(events: EventsGateway, ecs: EcsGateway) -> list[ImageUse]:
+    uses: list[ImageUse] = []
+    for task in events.iter_rule_tasks():
+        uses.extend(_task_definition_uses(ecs, task.task_definition, f"rule:{task.group}/{task.name}", EVENT_RULES))
+    return uses
+
+
+def _revisions(count: int, ecs: EcsGateway) -> list[ImageUse]:
+    uses: list[ImageUse] = []
+    for family in ecs.iter_active_task_definition_families():
+        for arn in ecs.newest_task_definitions(family, count):
+            name = arn.rsplit("/", 1)[-1]
+            uses.extend(_task_definition_uses(ecs, arn, f"task-definition:{name}", TASK_DEFINITION_REVISIONS))
+    return uses
+
+
+def _task_definition_uses(ecs: EcsGateway, task_definition: str, consumer: str, source: str) -> list[ImageUse]:
+    return [
+        ImageUse(consumer, source, ref.image, ref.image_digest) for ref in ecs.task_definition_images(task_definition)
+    ]
+
+
+class InventoryScanner:
+    """Scans once and remembers the answer for `ttl_seconds` per set of settings (one per warm container)."""
+
+    def __init__(self, ttl_seconds: float = TTL_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._cache: dict[InUseSettings, tuple[float, Inventory]] = {}
+
+    def scan(self, settings: InUseSettings, sources: InventorySources) -> Inventory:
+        cached = self._cache.get(settings)
+        now = self._clock()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        inventory = scan_inventory(settings, sources)
+        self._cache[settings] = (now + self._ttl, inventory)
+        return inventory
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+
+# One per warm Lambda container: shared by every invocation it serves within the TTL.
+shared_scanner = InventoryScanner()
+
+
+@dataclass(frozen=True)
+class ResolvedUse:
+    """One image in use, found in its repository: its digest and tags now, and every consumer of it."""
+
+    repository: str
+    digest: str
+    tags: tuple[str, ...]
+    uses: tuple[ImageUse, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "repository": self.repository,
+            "digest": self.digest,
+            "tags": list(self.tags),
+            "consumers": [{"consumer": u.consumer, "source": u.source, "image": u.image} for u in self.uses],
+        }
+
+
+@dataclass(frozen=True)
+class RepositoryUses:
+    """The in-use images of one repository, and the uses that name nothing it holds (a deleted tag or image)."""
+
+    repository: str
+    images: tuple[ResolvedUse, ...]
+    unresolved: tuple[ImageUse, ...] = ()
+    missing: bool = False  # the repository itself does not exist in this registry
+
+
+def resolve_inventory(inventory: Inventory, ecr: EcrGateway, patterns: Sequence[str] = ()) -> list[RepositoryUses]:
+    """Every repository the inventory names (narrowed by `patterns` globs), resolved against ECR's listing."""
+    found: list[RepositoryUses] = []
+    for repository in inventory.repositories:
+        if patterns and not any(fnmatchcase(repository, pattern) for pattern in patterns):
+            continue
+        uses = inventory.uses_of(repository)
+        try:
+            images = list(ecr.iter_images(repository))
+        except NotFound as exc:
+            if exc.code != "RepositoryNotFoundException":
+                raise
+            found.append(RepositoryUses(repository, (), uses, missing=True))
+            continue
+        found.append(_resolve(repository, images, uses))
+    return found
+
+
+def _resolve(repository: str, images: Sequence[ImageRecord], uses: Sequence[ImageUse]) -> RepositoryUses:
+    by_digest = {image.digest: image for image in images}
+    by_tag = {tag: image.digest for image in images for tag in image.tags}
+    grouped: dict[str, list[ImageUse]] = {}
+    unresolved: list[ImageUse] = []
+    for use in uses:
+        digest = use.digest or use.reference.digest or by_tag.get(use.reference.tag or "")
+        if digest is None or digest not in by_digest:
+            unresolved.append(use)
+        else:
+            grouped.setdefault(digest, []).append(use)
+    resolved = tuple(
+        ResolvedUse(repository, digest, by_digest[digest].tags, tuple(sorted(found, key=lambda u: u.consumer)))
+        for digest, found in sorted(grouped.items())
+    )
+    return RepositoryUses(repository, resolved, tuple(unresolved))
