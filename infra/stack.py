@@ -52,8 +52,8 @@ class HousekeeperStack(Stack):  # type: ignore[misc]  # CDK types are opaque to 
             "code": code,
             "powertools_layer": powertools_layer,
         }
-        self.tagger = Tagger(self, "Tagger", **common)  # type: ignore[arg-type]
         self.policy_sync = PolicySync(self, "PolicySync", **common)  # type: ignore[arg-type]
+        self.tagger = Tagger(self, "Tagger", sync_queue=self.policy_sync.sync_queue, **common)  # type: ignore[arg-type]
 
         self.monitoring = Monitoring(
             self,

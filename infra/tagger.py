@@ -6,6 +6,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.function import FunctionSpec, HousekeeperFunction, account_arn, eventbridge_target, read_config_statement
@@ -20,8 +21,9 @@ DEPLOYMENT_COMPLETED_PATTERN = events.EventPattern(
 )
 
 
-def tagger_statements(parameter_arn: str) -> list[iam.PolicyStatement]:
-    """Exactly what tag_deployment calls: read the deployment from ECS, read and retag images in ECR."""
+def tagger_statements(parameter_arn: str, sync_queue_arn: str) -> list[iam.PolicyStatement]:
+    """Exactly what tag_deployment calls: read the deployment from ECS, read and retag images in ECR, and queue a
+    policy sync of the repositories it deployed."""
     return [
         iam.PolicyStatement(
             sid="RetagImages",
@@ -55,6 +57,7 @@ def tagger_statements(parameter_arn: str) -> list[iam.PolicyStatement]:
             resources=["*"],
         ),
         read_config_statement(parameter_arn),
+        iam.PolicyStatement(sid="QueueRepositorySyncs", actions=["sqs:SendMessage"], resources=[sync_queue_arn]),
     ]
 
 
@@ -72,6 +75,7 @@ class Tagger(Construct):  # type: ignore[misc]  # CDK types are opaque to mypy (
         parameter_arn: str,
         code: lambda_.Code,
         powertools_layer: lambda_.ILayerVersion,
+        sync_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", queue_name=names.tagger_dlq)
@@ -84,8 +88,11 @@ class Tagger(Construct):  # type: ignore[misc]  # CDK types are opaque to mypy (
                 description="Tags the images of a completed ECS deployment with <env prefix>-<build>",
                 timeout=Duration.seconds(60),
                 memory_mb=256,
-                statements=tagger_statements(parameter_arn),
-                environment={"HOUSEKEEPER_CONFIG_PARAMETER": parameter_name},
+                statements=tagger_statements(parameter_arn, sync_queue.queue_arn),
+                environment={
+                    "HOUSEKEEPER_CONFIG_PARAMETER": parameter_name,
+                    "HOUSEKEEPER_SYNC_QUEUE_URL": sync_queue.queue_url,
+                },
                 async_dead_letter_queue=self.dead_letter_queue,
             ),
             settings=settings,

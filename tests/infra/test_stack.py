@@ -196,6 +196,7 @@ def test_tagger_role_grants_exactly_retagging_and_deployment_reads(template: dic
         ("ecs:DescribeTaskDefinition", "*"),
         ("ecs:ListTasks", "*"),
         ("ssm:GetParameter", parameter_arn(template)),
+        ("sqs:SendMessage", get_att(queue_id(template, "ecr-housekeeper-sync"))),
         ("sqs:SendMessage", get_att(queue_id(template, "ecr-housekeeper-tag-deployment-dlq"))),
         *logs_grants(template, name),
         *XRAY,
@@ -348,15 +349,15 @@ def test_functions_run_python313_arm64_traced_with_json_logs(template: dict[str,
     assert log_group["DeletionPolicy"] == "Retain"
 
 
-def test_only_the_dispatcher_knows_the_queue_url(template: dict[str, Any]) -> None:
+def test_the_dispatcher_and_the_tagger_queue_syncs_and_the_worker_does_not(template: dict[str, Any]) -> None:
     def variables(name: str) -> dict[str, Any]:
         env: dict[str, Any] = template["Resources"][function_id(template, name)]["Properties"]["Environment"]
         return dict(env["Variables"])
 
-    assert variables("ecr-housekeeper-plan-sync")["HOUSEKEEPER_SYNC_QUEUE_URL"] == {
-        "Ref": queue_id(template, "ecr-housekeeper-sync")
-    }
-    assert "HOUSEKEEPER_SYNC_QUEUE_URL" not in variables("ecr-housekeeper-tag-deployment")
+    queue = {"Ref": queue_id(template, "ecr-housekeeper-sync")}
+    assert variables("ecr-housekeeper-plan-sync")["HOUSEKEEPER_SYNC_QUEUE_URL"] == queue
+    # The tagger queues a sync of what a deployment runs, so a rollback's image is protected within seconds.
+    assert variables("ecr-housekeeper-tag-deployment")["HOUSEKEEPER_SYNC_QUEUE_URL"] == queue
     assert "HOUSEKEEPER_SYNC_QUEUE_URL" not in variables("ecr-housekeeper-sync-repository")
 
 

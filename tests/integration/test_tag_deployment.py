@@ -227,3 +227,28 @@ def test_fixture_events_are_the_documented_samples() -> None:
     folder = Path(__file__).parent.parent / "fixtures" / "events"
     names = {json.loads(p.read_text())["detail"]["eventName"] for p in folder.glob("*.json")}
     assert names == {"SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED"}
+
+
+def test_a_completed_deployment_queues_a_policy_sync_of_what_it_runs(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rollback may run an image the stored policy expires: the sync that protects it is queued at once."""
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue_url = sqs.create_queue(QueueName="sync")["QueueUrl"]
+    monkeypatch.setenv("HOUSEKEEPER_SYNC_QUEUE_URL", queue_url)
+    _, deployment_id = deploy(aws, "payments/api", image_manifest("rollback"), DOCKER_V2, "1234", "prod-main")
+    handler(
+        deployment_event("deployment_completed.json", "prod-main", "api", deployment_id), FakeLambdaContext()
+    )
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    assert [json.loads(m["Body"]) for m in messages] == [{"repositoryName": "payments/api", "trigger": "deployment"}]
+
+
+def test_without_a_sync_queue_the_tagger_only_tags(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOUSEKEEPER_SYNC_QUEUE_URL", raising=False)
+    digest, deployment_id = deploy(aws, "payments/api", image_manifest("x"), DOCKER_V2, "77", "prod-main")
+    result = handler(
+        deployment_event("deployment_completed.json", "prod-main", "api", deployment_id), FakeLambdaContext()
+    )
+    assert result["counts"] == {"tagged": 1}
+    assert "Prod-77" in tags(aws["ecr"], "payments/api", digest)

@@ -130,3 +130,124 @@ def test_help_explains_the_inputs(capsys: pytest.CaptureFixture[str]) -> None:
     assert exited.value.code == 0
     text = capsys.readouterr().out
     assert "aws ecr describe-images" in text and "get-lifecycle-policy" in text and "--now" in text
+
+
+# --- multi-arch images: --manifests ---------------------------------------------------------------------------
+
+AMD64, ARM64, ATTESTATION = ("sha256:" + c * 64 for c in "abc")
+INDEX = "sha256:" + "d" * 64
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def _multi_arch_images() -> dict[str, Any]:
+    """A buildx push 30 days ago: a tagged index over two platform images and an attestation, all untagged."""
+    pushed = "2024-05-01T00:00:00+00:00"
+    detail = {"imagePushedAt": pushed, "imageManifestMediaType": OCI_MANIFEST}
+    return {
+        "imageDetails": [
+            {"imageDigest": INDEX, "imageTags": ["v1"], "imagePushedAt": pushed, "imageManifestMediaType": OCI_INDEX},
+            *({"imageDigest": digest, **detail} for digest in (AMD64, ARM64, ATTESTATION)),
+        ]
+    }
+
+
+def _batch_get_image_output() -> dict[str, Any]:
+    index = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [
+            {
+                "mediaType": OCI_MANIFEST,
+                "digest": AMD64,
+                "size": 1,
+                "platform": {"architecture": "amd64", "os": "linux"},
+            },
+            {
+                "mediaType": OCI_MANIFEST,
+                "digest": ARM64,
+                "size": 1,
+                "platform": {"architecture": "arm64", "os": "linux"},
+            },
+            {
+                "mediaType": OCI_MANIFEST,
+                "digest": ATTESTATION,
+                "size": 1,
+                "platform": {"architecture": "unknown", "os": "unknown"},
+                "annotations": {"vnd.docker.reference.type": "attestation-manifest"},
+            },
+        ],
+    }
+    return {
+        "images": [
+            {
+                "registryId": "123456789012",
+                "repositoryName": "web",
+                "imageId": {"imageDigest": INDEX, "imageTag": "v1"},
+                "imageManifest": json.dumps(index),
+                "imageManifestMediaType": OCI_INDEX,
+            }
+        ],
+        "failures": [],
+    }
+
+
+UNTAGGED_AFTER_A_DAY = {
+    "rules": [
+        {
+            "rulePriority": 1,
+            "selection": {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 1,
+            },
+            "action": {"type": "expire"},
+        }
+    ]
+}
+
+
+def test_without_manifests_the_platform_images_of_a_multi_arch_image_look_expiring(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = simulate(
+        capsys,
+        tmp_path,
+        UNTAGGED_AFTER_A_DAY,
+        _multi_arch_images(),
+        "--now",
+        "2024-06-01T00:00:00Z",
+        "--output",
+        "json",
+    )
+    assert code == 0
+    assert json.loads(out)["summary"]["expiringImageTotalCount"] == 3
+
+
+def test_with_manifests_a_kept_index_keeps_its_platform_and_attestation_manifests(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifests = write(tmp_path, "m.json", _batch_get_image_output())
+    args = ("--manifests", manifests, "--now", "2024-06-01T00:00:00Z")
+    code, out, _ = simulate(capsys, tmp_path, UNTAGGED_AFTER_A_DAY, _multi_arch_images(), *args, "--output", "json")
+    assert code == 0
+    assert json.loads(out) == {"previewResults": [], "summary": {"expiringImageTotalCount": 0}}
+    code, out, _ = simulate(capsys, tmp_path, UNTAGGED_AFTER_A_DAY, _multi_arch_images(), *args)
+    assert "3 image(s) spared: referenced by a manifest list that is kept" in out
+
+
+def test_several_batch_get_image_responses_can_be_given_as_a_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifests = write(tmp_path, "m.json", [{"images": [], "failures": []}, _batch_get_image_output()])
+    args = ("--manifests", manifests, "--now", "2024-06-01T00:00:00Z", "--output", "json")
+    code, out, _ = simulate(capsys, tmp_path, UNTAGGED_AFTER_A_DAY, _multi_arch_images(), *args)
+    assert (code, json.loads(out)["summary"]["expiringImageTotalCount"]) == (0, 0)
+
+
+def test_a_bad_manifests_file_exits_2_naming_the_entry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    manifests = write(tmp_path, "m.json", {"images": [{"imageId": {}, "imageManifest": "{}"}]})
+    code, _, err = simulate(capsys, tmp_path, UNTAGGED_AFTER_A_DAY, _multi_arch_images(), "--manifests", manifests)
+    assert code == 2
+    assert "$.images[0].imageId.imageDigest" in err

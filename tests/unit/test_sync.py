@@ -459,3 +459,64 @@ def test_native_preview_gives_up_after_its_time_budget(ecr: FakeEcr) -> None:
     comparison = native_preview(ecr, "shop/api", policy, evaluation, sleep=lambda _: None, max_wait=10)
     assert comparison.status == "TIMED_OUT"
     assert not comparison.matches
+
+
+# --- relaxing safety ------------------------------------------------------------------------------------------
+
+
+def test_a_config_version_that_relaxes_safety_is_reported_once_with_what_it_relaxes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from housekeeper import observability
+
+    counted: list[str] = []
+    warnings: list[dict[str, Any]] = []
+    monkeypatch.setattr(observability, "count", lambda name, value=1: counted.append(name))
+    monkeypatch.setattr(observability.logger, "warning", lambda message, extra=None: warnings.append(extra or {}))
+    relaxed = config_json(safety={"maxExpireFraction": 0.9, "inUse": {"lambdaFunctions": False}})
+
+    outcome, _ = planned(ssm_event("Update"), relaxed, many_repositories())
+    sync.record_plan_outcome(outcome, PARAMETER)
+    assert outcome.relaxations == (
+        "safety.maxExpireFraction is 0.9 (default 0.5)",
+        "safety.inUse.lambdaFunctions is false: Lambda container-image functions are not in the inventory",
+    )
+    assert counted.count("SafetyRelaxed") == 1
+    assert warnings[0]["relaxations"] == list(outcome.relaxations)
+
+    # The sweep and pushes under the same version say nothing more: once per config version.
+    counted.clear()
+    outcome, _ = planned(SCHEDULED, relaxed, many_repositories())
+    sync.record_plan_outcome(outcome, PARAMETER)
+    assert (outcome.relaxations, counted.count("SafetyRelaxed")) == ((), 0)
+
+
+def test_the_default_safety_relaxes_nothing() -> None:
+    outcome, _ = planned(ssm_event("Update"), config_json(), many_repositories())
+    assert outcome.relaxations == ()
+
+
+def test_an_inventory_that_cannot_be_read_fails_every_repository_closed(ecr: FakeEcr) -> None:
+    from housekeeper.aws.errors import AccessDenied
+
+    push_prod_images(ecr, "shop/web")
+    ecs = FakeEcs()
+    ecs.fail["ListServices"] = AccessDenied("ecs:ListServices", "AccessDeniedException", "denied")
+    ecs.add_cluster("prod-main")
+    run = run_for(ecr, ecs=ecs)
+    results = [sync_repository(name, run) for name in ("shop/api", "shop/web")]
+    assert {(r.action, r.reason) for r in results} == {("failed", "INVENTORY_INCOMPLETE")}
+    assert "ecsServices" in results[0].detail and "nothing written" in results[0].detail
+    assert ecr.put_policy_calls == [] and ecr.put_image_calls == []
+    assert ecs.calls.count("ListServices:prod-main") == 1  # the failed scan is not repeated per repository
+
+
+def test_a_throttled_inventory_is_retried_by_sqs() -> None:
+    ecr = FakeEcr()
+    push_prod_images(ecr, "shop/api")
+    sources = fake_sources()
+    assert sources.lambdas is not None
+    sources.lambdas.fail = Throttled("lambda:ListFunctions", "TooManyRequestsException", "slow down")  # type: ignore[attr-defined]
+    run = SyncRun(make_config(), ecr, sources, write=True, scanner=InventoryScanner(), now=NOW)
+    result = sync_repository("shop/api", run)
+    assert (result.action, result.reason, result.retryable) == ("failed", "INVENTORY_INCOMPLETE", True)

@@ -254,3 +254,20 @@ def test_backfill_plans_then_applies_for_every_configured_cluster() -> None:
     applied = list(iter_backfill(CONFIG, ecr, ecs, clusters, apply=True))
     assert [o.status for o in applied if o.repository == "api"] == [TAGGED]
     assert ecr.tags_of_digest("api", api) == ("10", "Prod-10")
+
+
+def test_a_deployment_asks_to_resync_only_the_repositories_of_this_registry_it_runs() -> None:
+    from housekeeper.logic.tagging import ContainerOutcome, DeploymentEvent, DeploymentResult, resync_requests
+
+    event = DeploymentEvent("e", "SERVICE_DEPLOYMENT_COMPLETED", "arn", "prod-main", "api", "d")
+    outcomes = [
+        ContainerOutcome(image="a", status="tagged", repository="shop/api"),
+        ContainerOutcome(image="b", status="already_present", repository="shop/api"),
+        ContainerOutcome(image="c", status="skipped", repository="shop/web", reason="no-build"),
+        ContainerOutcome(image="d", status="skipped", repository="other/app", reason="other-account"),
+        ContainerOutcome(image="nginx:1", status="skipped", reason="not-ecr-image"),
+    ]
+    assert resync_requests(DeploymentResult(event, outcomes)) == [
+        {"repositoryName": "shop/api", "trigger": "deployment"},
+        {"repositoryName": "shop/web", "trigger": "deployment"},
+    ]

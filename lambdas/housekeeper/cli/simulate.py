@@ -15,6 +15,7 @@ from housekeeper.cli.output import EXIT_OK, add_output_argument, print_json, pri
 from housekeeper.core.errors import InvalidInput, Problem
 from housekeeper.core.evaluator import TRANSITION, Evaluation, evaluate, format_time
 from housekeeper.core.images import ImageRecord, parse_images_document
+from housekeeper.core.manifests import read_manifests_document, with_links
 from housekeeper.core.policy import read_policy_document, require_valid_policy
 
 DESCRIPTION = """\
@@ -29,6 +30,9 @@ inputs:
   --images  the output of `aws ecr describe-images` ({"imageDetails": [...]}) or a bare list of image details;
             times may be ISO-8601 strings or epoch seconds. Optional extra field per image: "childDigests"
             (the digests a manifest list references) enables manifest-list protection.
+  --manifests  optional: the output of `aws ecr batch-get-image` for the image indexes and manifest lists (one
+            response, or a JSON list of several). Their children are read from the manifests, so the platform and
+            attestation manifests of a kept multi-arch image are kept, as ECR keeps them.
 """
 
 EPILOG = """\
@@ -37,6 +41,15 @@ examples:
   aws ecr get-lifecycle-policy --repository-name web > policy.json
   housekeeper simulate --policy policy.json --images images.json
   housekeeper simulate --policy new-policy.json --images images.json --now 2024-06-01T00:00:00Z --output json
+
+  # multi-arch images: fetch the indexes (100 ids per call) and pass them with --manifests
+  aws ecr describe-images --repository-name web --filter imageStatus=ANY > images.json
+  aws ecr batch-get-image --repository-name web \
+      --accepted-media-types application/vnd.oci.image.index.v1+json \
+                             application/vnd.docker.distribution.manifest.list.v2+json \
+      --image-ids "$(jq -c '[.imageDetails[] | select(.imageManifestMediaType // "" | test("index|list"))
+                             | {imageDigest}] | .[:100]' images.json)" > manifests.json
+  housekeeper simulate --policy policy.json --images images.json --manifests manifests.json
 
 exit codes: 0 evaluated; 2 invalid policy, images or --now.
 """
@@ -59,16 +72,26 @@ def register(subparsers: Any) -> None:
         metavar="ISO8601",
         help="evaluate as of this moment (ISO-8601 or epoch seconds; default: the current time), for reproducible runs",
     )
+    parser.add_argument(
+        "--manifests",
+        metavar="MANIFESTS.json",
+        help="batch-get-image output for the image indexes and manifest lists ('-' = stdin), for multi-arch images",
+    )
     add_output_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.policy == "-" and args.images == "-":
-        raise InvalidInput("arguments", [Problem("--policy/--images", "only one of them can read standard input")])
+    if [args.policy, args.images, args.manifests].count("-") > 1:
+        raise InvalidInput(
+            "arguments", [Problem("--policy/--images/--manifests", "only one of them can read standard input")]
+        )
     policy = read_policy_document(read_text(args.policy, "policy file"))
     require_valid_policy(policy)
     images = parse_images_document(_parse_json(read_text(args.images, "images file"), "images"))
+    if args.manifests:
+        links = read_manifests_document(_parse_json(read_text(args.manifests, "manifests file"), "manifests"))
+        images = with_links(images, links)
     now = now_from_argument(args.now)
 
     evaluation = evaluate(policy, images, now)

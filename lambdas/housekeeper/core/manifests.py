@@ -15,8 +15,12 @@ fill `ImageRecord.child_digests` and `subject_digest` the same way.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
+
+from housekeeper.core.errors import InvalidInput, Problem
+from housekeeper.core.images import ImageRecord
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -67,3 +71,56 @@ def links_of_manifest(text: str) -> ManifestLinks:
     return ManifestLinks(
         tuple(children), subject_digest if isinstance(subject_digest, str) and subject_digest else None
     )
+
+
+def read_manifests_document(document: Any) -> dict[str, ManifestLinks]:
+    """The links of every manifest in `aws ecr batch-get-image` output, by digest.
+
+    Accepts one BatchGetImage response (`{"images": [...], "failures": [...]}`), a list of responses (several calls,
+    100 images each), or a bare list of its `images` entries. Raises InvalidInput naming the bad entry's path.
+    """
+    if isinstance(document, dict):
+        document = [document]
+    if not isinstance(document, list):
+        raise InvalidInput("manifests", [Problem("$", "expected batch-get-image output: {'images': [...]}")])
+    found: dict[str, ManifestLinks] = {}
+    for index, item in enumerate(document):
+        if isinstance(item, dict) and "images" in item:
+            entries, base = item["images"], f"$[{index}].images" if len(document) > 1 else "$.images"
+            if not isinstance(entries, list):
+                raise InvalidInput("manifests", [Problem(base, "must be a list of images")])
+            for position, entry in enumerate(entries):
+                _read_entry(entry, f"{base}[{position}]", found)
+        else:
+            _read_entry(item, f"$[{index}]", found)
+    return found
+
+
+def _read_entry(entry: Any, path: str, found: dict[str, ManifestLinks]) -> None:
+    if not isinstance(entry, dict):
+        raise InvalidInput("manifests", [Problem(path, "each image must be an object")])
+    digest = (entry.get("imageId") or {}).get("imageDigest") if isinstance(entry.get("imageId"), dict) else None
+    manifest = entry.get("imageManifest")
+    if not isinstance(digest, str) or not digest:
+        raise InvalidInput("manifests", [Problem(f"{path}.imageId.imageDigest", "is required")])
+    if not isinstance(manifest, str):
+        raise InvalidInput("manifests", [Problem(f"{path}.imageManifest", "must be the manifest as a JSON string")])
+    found[digest] = links_of_manifest(manifest)
+
+
+def with_links(images: Iterable[ImageRecord], links: Mapping[str, ManifestLinks]) -> list[ImageRecord]:
+    """The images with the children and subjects their manifests name (what DescribeImages leaves out)."""
+    out: list[ImageRecord] = []
+    for image in images:
+        found = links.get(image.digest)
+        if found is None or (not found.children and not found.subject):
+            out.append(image)
+        else:
+            out.append(
+                replace(
+                    image,
+                    child_digests=found.children or image.child_digests,
+                    subject_digest=found.subject or image.subject_digest,
+                )
+            )
+    return out

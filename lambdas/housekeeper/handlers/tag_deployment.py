@@ -1,5 +1,8 @@
 """Lambda: on `ECS Deployment State Change` SERVICE_DEPLOYMENT_COMPLETED, tag what the deployment runs.
 
+With HOUSEKEEPER_SYNC_QUEUE_URL set, it then queues a policy sync of each repository the deployment runs an image of:
+a rollback's image is protected by the stored lifecycle policy within seconds, not at the next daily sweep.
+
 Failures: a malformed event or a vanished service raises (the event goes to the DLQ after retries); a transient
 AWS error raises so that it is retried; an image that could not be tagged does not stop the others, and the
 handler raises at the end so the failure is retried and, if it persists, lands in the DLQ. Retries are safe:
@@ -15,7 +18,14 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from housekeeper import observability as obs
-from housekeeper.handlers._runtime import config_parameter_name, ecr_gateway, ecs_gateway, ssm_gateway
+from housekeeper.handlers._runtime import (
+    config_parameter_name,
+    ecr_gateway,
+    ecs_gateway,
+    sqs_gateway,
+    ssm_gateway,
+    sync_queue_url,
+)
 from housekeeper.logic.config_source import read_config
 from housekeeper.logic.tagging import (
     ALREADY_PRESENT,
@@ -26,6 +36,7 @@ from housekeeper.logic.tagging import (
     DeploymentResult,
     TaggingIncomplete,
     parse_deployment_event,
+    resync_requests,
     tag_deployment,
 )
 from housekeeper.observability import logger, metrics, tracer
@@ -44,6 +55,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     config = read_config(ssm_gateway(), config_parameter_name())
     result = tag_deployment(deployment, config, ecr_gateway(), ecs_gateway())
     record_metrics(result)
+    queue = sync_queue_url()
+    if queue:  # sync what the deployment runs now, so a rollback's image is protected within seconds
+        sqs_gateway().send_messages(queue, resync_requests(result))
     failures = result.failures
     if failures:
         logger.error(

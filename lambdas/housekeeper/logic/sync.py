@@ -55,7 +55,8 @@ CONFIG_CHANGE = "config-change"
 PUSH = "push"
 SWEEP = "sweep"
 MANUAL = "manual"
-TRIGGERS = (CONFIG_CHANGE, PUSH, SWEEP, MANUAL)
+DEPLOYMENT = "deployment"  # sent by the tagger for the repositories a completed deployment runs
+TRIGGERS = (CONFIG_CHANGE, PUSH, SWEEP, MANUAL, DEPLOYMENT)
 
 # --- actions and reason codes ---------------------------------------------------------------------------------
 

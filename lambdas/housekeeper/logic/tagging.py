@@ -23,6 +23,9 @@ from housekeeper.core.resolution import (
     REASON_IMAGE_NOT_FOUND,
     REASON_NO_DIGEST,
     REASON_NO_ENVIRONMENT,
+    REASON_NOT_ECR,
+    REASON_OTHER_ACCOUNT,
+    REASON_OTHER_REGION,
     REASON_SUPERSEDED,
     REASON_TAG_CONFLICT,
     REASON_TAG_LIMIT,
@@ -263,6 +266,26 @@ def _deployed_images(
         extra={"cluster": cluster, "service": service, "images": [r.image for r in refs]},
     )
     return _unique(_Candidate(r.container_name, r.image, r.image_digest, SOURCE_TASK_DEFINITION) for r in refs), False
+
+
+# The trigger of the sync messages a deployment sends (housekeeper.logic.sync reads any trigger string).
+DEPLOYMENT_TRIGGER = "deployment"
+_NOT_OUR_REGISTRY = (REASON_NOT_ECR, REASON_OTHER_ACCOUNT, REASON_OTHER_REGION)
+
+
+def resync_requests(result: DeploymentResult) -> list[dict[str, str]]:
+    """One sync message per repository of this registry that the deployment runs an image of.
+
+    A rollback can run an image that the stored lifecycle policy expires (older than `keep`, or untagged and past
+    the untagged rule). Syncing its repository now puts the protection in the stored policy within seconds,
+    instead of at the next daily sweep.
+    """
+    repositories = {
+        outcome.repository
+        for outcome in result.outcomes
+        if outcome.repository and outcome.reason not in _NOT_OUR_REGISTRY
+    }
+    return [{"repositoryName": name, "trigger": DEPLOYMENT_TRIGGER} for name in sorted(repositories)]
 
 
 def _service_revision_images(

@@ -1,0 +1,353 @@
+"""Every source of the in-use inventory on moto: each consumer kind is found under its name, and the real sync
+worker then keeps the image it uses, although the config's policy alone would expire it.
+
+One repository, `shop` (no '/': moto's Lambda resolves an image tag in moto's ECR only for such names), holds three
+tagged builds older than the 90-day catch-all (`98`, `99`, `100`) and four recent ones (`101` .. `104`). The
+config's policy expires the three old builds; a consumer of `100` (or `99`) must keep it, while `98`, which nothing
+uses, still expires.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from housekeeper import observability
+from housekeeper.aws.ecr import Boto3EcrGateway
+from housekeeper.aws.session import client
+from housekeeper.cli.common import inventory_sources
+from housekeeper.core.config import load_config
+from housekeeper.core.evaluator import evaluate
+from housekeeper.logic import sync
+from housekeeper.logic.inventory import scan_inventory, shared_scanner
+
+from demo.emulator import backdate_images
+from tests.fakes import DAY, DOCKER_V2, image_manifest, push_to_moto
+from tests.integration.test_sync_end_to_end import REGISTRY, Account, account_fixture, config_json, ssm_change
+
+REPOSITORY = "shop"
+CLUSTER = "prod-main"
+OLD_TAGS = ("98", "99", "100")  # older than the catch-all's 90 days
+NEW_TAGS = ("101", "102", "103", "104")
+ROLE_ARN = "arn:aws:iam::123456789012:role/runner"
+CLUSTER_ARN = f"arn:aws:ecs:us-east-1:123456789012:cluster/{CLUSTER}"
+ALL_SOURCES = ["ecsTasks", "ecsServices", "lambdaFunctions", "schedulerSchedules", "eventRules"]
+
+# What a consumer uses: build tag -> the consumer names the inventory must report for that image.
+Expected = dict[str, set[str]]
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
+    yield from account_fixture(monkeypatch)
+
+
+# --- the repository and the run -------------------------------------------------------------------------------
+
+
+def seed_shop(repository: str = REPOSITORY) -> dict[str, str]:
+    """The old and new builds; returns tag -> digest (the sha256 of each manifest)."""
+    ecr = client("ecr")
+    ecr.create_repository(repositoryName=repository)
+    now = time.time()
+    digests: dict[str, str] = {}
+    pushed: dict[str, float] = {}
+    for offset, tag in enumerate(OLD_TAGS):
+        digests[tag] = push_to_moto(ecr, repository, image_manifest(f"{repository}-{tag}"), DOCKER_V2, tag)
+        pushed[digests[tag]] = now - (200 - offset) * DAY
+    for offset, tag in enumerate(NEW_TAGS):
+        digests[tag] = push_to_moto(ecr, repository, image_manifest(f"{repository}-{tag}"), DOCKER_V2, tag)
+        pushed[digests[tag]] = now - (len(NEW_TAGS) - offset) * DAY
+    backdate_images(repository, pushed)
+    return digests
+
+
+def image_uri(tag: str, repository: str = REPOSITORY) -> str:
+    return f"{REGISTRY}/{repository}:{tag}"
+
+
+def config_with_in_use(mode: str = "enforce", **in_use: Any) -> dict[str, Any]:
+    return config_json(mode=mode, safety={"protectInUse": True, "maxExpireFraction": 0.5, "inUse": in_use})
+
+
+def in_use_now(config: dict[str, Any], repository: str = REPOSITORY) -> dict[str, set[str]]:
+    """digest -> consumers, as a fresh scan with the real gateways sees the repository now."""
+    inventory = scan_inventory(load_config(config).safety.in_use, inventory_sources())
+    images = list(Boto3EcrGateway().iter_images(repository))
+    return {digest: set(consumers) for digest, consumers in inventory.in_repository(repository, images).items()}
+
+
+def sync_now(account: Account, config: dict[str, Any], repository: str = REPOSITORY) -> sync.SyncResult:
+    """Store the config and let the real plan_sync and sync worker handlers run, as after an SSM edit a minute
+    after the last run (so the warm worker's inventory has expired); returns the repository's decision."""
+    account.put_config(config)
+    shared_scanner.clear()
+    account.results.clear()
+    account.plan(ssm_change())
+    assert account.work() == []
+    return next(r for r in account.results if r.repository == repository)
+
+
+def expired_by_stored_policy(account: Account, repository: str = REPOSITORY) -> set[str]:
+    """The tags (or digests, for untagged images) of what the policy ECR now holds expires or archives today."""
+    policy = account.policy(repository)
+    assert policy is not None, "no lifecycle policy was written"
+    images = list(Boto3EcrGateway().iter_images(repository))
+    evaluation = evaluate(policy, images, time.time())
+    acted = evaluation.expiring_digests | evaluation.transitioning_digests
+    return {",".join(image.tags) or image.digest for image in images if image.digest in acted}
+
+
+# --- consumers, one function per kind -------------------------------------------------------------------------
+
+
+def register(family: str, tag: str, repository: str = REPOSITORY) -> str:
+    """A task definition revision running `<repository>:<tag>`; returns its ARN."""
+    response = client("ecs").register_task_definition(
+        family=family,
+        networkMode="bridge",
+        containerDefinitions=[{"name": "app", "image": image_uri(tag, repository), "memory": 128}],
+    )
+    return str(response["taskDefinition"]["taskDefinitionArn"])
+
+
+def ensure_cluster(name: str = CLUSTER) -> None:
+    client("ecs").create_cluster(clusterName=name)
+
+
+def start_task(tag: str, cluster: str = CLUSTER) -> str:
+    """A running task of `shop:<tag>` (FARGATE: moto needs no container instance); returns its task id."""
+    ensure_cluster(cluster)
+    arn = register(f"{cluster}-job", tag)
+    task = client("ecs").run_task(cluster=cluster, taskDefinition=arn, launchType="FARGATE")["tasks"][0]
+    return str(task["taskArn"]).rsplit("/", 1)[-1]
+
+
+def ecs_running_task() -> Expected:
+    return {"100": {f"ecs-task:{CLUSTER}/{start_task('100')}"}}
+
+
+def create_service(name: str = "web", tag: str = "100", cluster: str = CLUSTER) -> None:
+    """A service scaled to zero: no task runs, yet its images are needed the moment it scales up."""
+    ensure_cluster(cluster)
+    arn = register(name, tag)
+    client("ecs").create_service(cluster=cluster, serviceName=name, taskDefinition=arn, desiredCount=0)
+
+
+def ecs_service_scaled_to_zero() -> Expected:
+    create_service()
+    assert client("ecs").list_tasks(cluster=CLUSTER)["taskArns"] == []
+    return {"100": {f"ecs-service:{CLUSTER}/web"}}
+
+
+def ecs_service_mid_rollback() -> Expected:
+    """The service names web:2 while a deployment still runs web:1: both revisions' images are needed."""
+    ensure_cluster()
+    ecs = client("ecs")
+    first = register("web", "99")
+    second = register("web", "100")
+    ecs.create_service(cluster=CLUSTER, serviceName="web", taskDefinition=first, desiredCount=0)
+    ecs.update_service(cluster=CLUSTER, service="web", taskDefinition=second)
+    service = ecs.describe_services(cluster=CLUSTER, services=["web"])["services"][0]
+    # moto moves service.taskDefinition and leaves the deployment on the old revision, as a rollout in flight does.
+    assert service["taskDefinition"].endswith("web:2")
+    assert [d["taskDefinition"] for d in service["deployments"]] == [first]
+    return {"99": {f"ecs-service:{CLUSTER}/web"}, "100": {f"ecs-service:{CLUSTER}/web"}}
+
+
+def create_function(tag: str, *, publish: bool = False) -> None:
+    iam = client("iam")
+    try:
+        iam.create_role(RoleName="lambda-runner", AssumeRolePolicyDocument="{}")
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    client("lambda").create_function(
+        FunctionName="api",
+        Role="arn:aws:iam::123456789012:role/lambda-runner",
+        PackageType="Image",
+        Code={"ImageUri": image_uri(tag)},
+        Publish=publish,
+    )
+
+
+def lambda_latest() -> Expected:
+    create_function("100")
+    return {"100": {"lambda:api:$LATEST"}}
+
+
+def lambda_alias_on_an_older_version() -> Expected:
+    """`live` points at version 1 (build 100); `$LATEST` has moved on to build 101."""
+    create_function("100", publish=True)
+    lambdas = client("lambda")
+    lambdas.create_alias(FunctionName="api", Name="live", FunctionVersion="1")
+    lambdas.update_function_code(FunctionName="api", ImageUri=image_uri("101"))
+    return {"100": {"lambda:api:live"}, "101": {"lambda:api:$LATEST"}}
+
+
+def create_schedule(group: str = "batch", name: str = "nightly", tag: str = "100") -> None:
+    ensure_cluster()
+    task_definition = register("nightly-report", tag)
+    scheduler = client("scheduler")
+    scheduler.create_schedule_group(Name=group)
+    scheduler.create_schedule(
+        Name=name,
+        GroupName=group,
+        ScheduleExpression="cron(0 3 * * ? *)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": CLUSTER_ARN, "RoleArn": ROLE_ARN, "EcsParameters": {"TaskDefinitionArn": task_definition}},
+    )
+
+
+def scheduler_schedule() -> Expected:
+    create_schedule()
+    return {"100": {"schedule:batch/nightly"}}
+
+
+def ecs_target(task_definition: str) -> dict[str, Any]:
+    return {"Id": "run", "Arn": CLUSTER_ARN, "RoleArn": ROLE_ARN, "EcsParameters": {"TaskDefinitionArn": task_definition}}
+
+
+def rule_on_a_custom_bus() -> Expected:
+    ensure_cluster()
+    task_definition = register("order-worker", "100")
+    events = client("events")
+    events.create_event_bus(Name="orders")
+    events.put_rule(Name="on-order", EventBusName="orders", EventPattern='{"source": ["shop.orders"]}')
+    events.put_targets(Rule="on-order", EventBusName="orders", Targets=[ecs_target(task_definition)])
+    return {"100": {"rule:orders/on-order"}}
+
+
+def rule_on_the_default_bus() -> Expected:
+    ensure_cluster()
+    task_definition = register("hourly-cleanup", "100")
+    events = client("events")
+    events.put_rule(Name="hourly", ScheduleExpression="rate(1 hour)")
+    events.put_targets(Rule="hourly", Targets=[ecs_target(task_definition)])
+    return {"100": {"rule:default/hourly"}}
+
+
+CONSUMERS: dict[str, Callable[[], Expected]] = {
+    "ecs-running-task": ecs_running_task,
+    "ecs-service-desired-0": ecs_service_scaled_to_zero,
+    "ecs-service-mid-rollback": ecs_service_mid_rollback,
+    "lambda-latest": lambda_latest,
+    "lambda-alias-older-version": lambda_alias_on_an_older_version,
+    "scheduler-schedule-other-group": scheduler_schedule,
+    "rule-custom-bus": rule_on_a_custom_bus,
+    "rule-default-bus": rule_on_the_default_bus,
+}
+
+
+# --- each consumer kind ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(CONSUMERS))
+def test_each_consumer_kind_is_found_by_name_and_its_old_image_is_protected_by_the_worker(
+    account: Account, kind: str
+) -> None:
+    digests = seed_shop()
+    expected = CONSUMERS[kind]()
+    config = config_with_in_use()
+
+    found = in_use_now(config)
+    assert found == {digests[tag]: names for tag, names in expected.items()}
+
+    result = sync_now(account, config)
+    protected_old = {tag for tag in expected if tag in OLD_TAGS}
+    assert (result.action, result.reason) == ("updated", "POLICY_MISSING")
+    assert result.protected == len(protected_old)
+    assert result.at_risk == ()
+    # The policy ECR now holds keeps what the consumer uses; the old build nothing uses still goes.
+    assert expired_by_stored_policy(account) == set(OLD_TAGS) - protected_old
+    assert "98" in expired_by_stored_policy(account)
+
+
+def test_without_any_consumer_the_config_alone_expires_every_old_build(account: Account) -> None:
+    """The baseline the tests above differ from: nothing in use, nothing protected."""
+    seed_shop()
+    config = config_with_in_use()
+    assert in_use_now(config) == {}
+    result = sync_now(account, config)
+    assert (result.action, result.protected) == ("updated", 0)
+    assert expired_by_stored_policy(account) == set(OLD_TAGS)
+
+
+# --- taskDefinitionRevisions ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("revisions", "protected"),
+    [(2, {"99": {"task-definition:batch-job:2"}, "100": {"task-definition:batch-job:3"}}), (0, {})],
+    ids=["newest-two", "none"],
+)
+def test_task_definition_revisions_protect_the_newest_n_of_each_family(
+    account: Account, revisions: int, protected: dict[str, set[str]]
+) -> None:
+    digests = seed_shop()
+    for tag in OLD_TAGS:  # batch-job:1 runs 98, :2 runs 99, :3 runs 100
+        register("batch-job", tag)
+    for _ in range(3):  # a longer family name that `familyPrefix=batch-job` also matches
+        register("batch-jobs", "104")
+    config = config_with_in_use(taskDefinitionRevisions=revisions)
+
+    found = in_use_now(config)
+    assert {d: c for d, c in found.items() if d in {digests[t] for t in OLD_TAGS}} == {
+        digests[tag]: names for tag, names in protected.items()
+    }
+    if revisions:
+        assert found[digests["104"]] == {"task-definition:batch-jobs:3", "task-definition:batch-jobs:2"}
+    else:
+        assert found == {}
+
+    sync_now(account, config)
+    assert expired_by_stored_policy(account) == set(OLD_TAGS) - set(protected)
+
+
+# --- safety.inUse.clusters ------------------------------------------------------------------------------------
+
+
+def test_in_use_clusters_narrow_the_ecs_scan_to_matching_clusters(account: Account) -> None:
+    digests = seed_shop()
+    prod_task = start_task("99", cluster="prod-main")
+    start_task("100", cluster="dev-main")
+    create_service("dev-web", tag="98", cluster="dev-main")
+    config = config_with_in_use(clusters=["prod-*"])
+
+    assert in_use_now(config) == {digests["99"]: {f"ecs-task:prod-main/{prod_task}"}}
+    every_cluster = in_use_now(config_with_in_use())
+    assert set(every_cluster) == {digests["98"], digests["99"], digests["100"]}
+
+    result = sync_now(account, config)
+    assert result.protected == 1
+    assert expired_by_stored_policy(account) == {"98", "100"}
+
+
+# --- a source switched off ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "kind"),
+    [
+        ("ecsTasks", "ecs-running-task"),
+        ("ecsServices", "ecs-service-desired-0"),
+        ("lambdaFunctions", "lambda-latest"),
+        ("schedulerSchedules", "scheduler-schedule-other-group"),
+        ("eventRules", "rule-custom-bus"),
+    ],
+)
+def test_a_source_switched_off_leaves_its_images_unprotected(account: Account, source: str, kind: str) -> None:
+    digests = seed_shop()
+    CONSUMERS[kind]()
+    config = config_with_in_use(**{source: False})
+
+    assert digests["100"] not in in_use_now(config)
+    assert scan_inventory(load_config(config).safety.in_use, inventory_sources()).sources == tuple(
+        s for s in ALL_SOURCES if s != source
+    )
+
+    result = sync_now(account, config)
+    assert (result.action, result.protected) == ("updated", 0)
+    assert expired_by_stored_policy(account) == set(OLD_TAGS)
+    assert account.metric(observability.SAFETY_RELAXED) == 1  # the weaker safety is reported when configured
