@@ -145,7 +145,7 @@ def _count_calls() -> Iterator[Counter[str]]:
     def hook(model: Any, **_: Any) -> None:
         counts[f"{model.service_model.service_id.hyphenize()}:{model.name}"] += 1
 
-    clients = [client(name) for name in ("ecr", "ecs", "ssm", "sqs")]
+    clients = [client(name) for name in ("ecr", "ecs", "ssm", "sqs", "lambda", "scheduler", "events")]
     for each in clients:
         each.meta.events.register("before-call", hook, unique_id="bench-sync-count")
     try:

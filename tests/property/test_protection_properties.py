@@ -85,11 +85,12 @@ def repositories(draw: st.DrawFn) -> list[ImageRecord]:
                 storage_class=ARCHIVE if archived else STANDARD,
             )
         )
-    # Some images are manifest lists (tagged or not) over untagged platform images.
+    # Some images are manifest lists (tagged or not, possibly nested) over untagged platform images.
     untagged = [i for i, image in enumerate(images) if not image.tags]
     for _ in range(draw(st.integers(0, 3)) if untagged and count >= 2 else 0):
         parent = draw(st.integers(0, count - 1))
-        children = draw(st.sets(st.sampled_from(untagged), min_size=1, max_size=3)) - {parent}
+        # A list references only images numbered after it: digests are content hashes, so there are no cycles.
+        children = {c for c in draw(st.sets(st.sampled_from(untagged), min_size=1, max_size=3)) if c > parent}
         image = images[parent]
         if image.child_digests or not children:
             continue
@@ -140,8 +141,25 @@ def test_the_desired_policy_keeps_every_in_use_image_it_does_not_report(
     protected = expand_in_use(plan.images, frozenset(in_use))
     allowed_losses = unprotected_digests(plan)
 
+    lost: set[str] = set()
     for moment in (NOW, NOW + LOOKAHEAD_DAYS * DAY_SECONDS):
-        assert (acted_on(plan.policy, plan.images, moment) & protected) <= allowed_losses
+        lost |= acted_on(plan.policy, plan.images, moment)
+    assert lost & protected <= allowed_losses
+
+    # Pins go only where they are needed: on untagged in-use images, never on a platform image that a manifest
+    # list the policy keeps (in the standard class) already keeps.
+    by_digest = {image.digest: image for image in images}
+    for pinned, tag in plan.pins.items():
+        assert tag == pin_tag(pinned)
+        assert pinned in protected
+        assert not by_digest[pinned].tags
+        assert by_digest[pinned].storage_class == STANDARD
+        kept_parents = [
+            image.digest
+            for image in plan.images
+            if pinned in image.child_digests and image.storage_class == STANDARD and image.digest not in lost
+        ]
+        assert kept_parents == []
 
     assert validate_policy(plan.policy) == []
     verdict = check_guard(config.safety, plan.images, plan.evaluation, in_use)
@@ -224,3 +242,61 @@ def test_with_nothing_in_use_the_plan_is_the_config_policy(config: Config, image
     assert plan.pins == {}
     assert plan.protected == ()
     assert plan.images == tuple(images)
+
+
+@st.composite
+def crowded(draw: st.DrawFn) -> tuple[Config, list[ImageRecord], dict[str, tuple[str, ...]]]:
+    """One busy environment with a small keep and many of its images in use (rollbacks, services scaled to 0):
+    more need protecting than priorities 1 to 9 can hold, so the planner has to raise the keep count."""
+    protect_tags = draw(st.lists(st.sampled_from(PROTECT_PATTERNS), unique=True, max_size=3))
+    config = load_config(
+        {
+            "environments": [
+                {"name": "prod", "tagPrefix": "Prod", "keep": draw(st.integers(1, 3))},
+                {"name": "dev", "tagPrefix": "Dev", "keep": draw(st.integers(1, 3))},
+            ],
+            "protectTags": protect_tags,
+            "untagged": {"expireAfterDays": 7},
+            "catchAll": {"expireAfterDays": draw(st.integers(30, 120))},
+        }
+    )
+    count = draw(st.integers(10, 30))
+    images = [
+        ImageRecord(
+            digest=digest(n),
+            tags=(f"{draw(st.sampled_from(['Prod', 'Prod', 'Dev']))}-{n}",),
+            pushed_at=NOW - draw(st.integers(0, 200)) * DAY,  # whole days: equal push times are broken by digest
+        )
+        for n in range(count)
+    ]
+    chosen = draw(st.sets(st.integers(0, count - 1), min_size=5, max_size=count))
+    return config, images, {digest(n): ("ecs-service:prod/web",) for n in chosen}
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=crowded())
+def test_a_crowded_environment_keeps_every_in_use_image_by_raising_its_keep(
+    case: tuple[Config, list[ImageRecord], dict[str, tuple[str, ...]]],
+) -> None:
+    config, images, in_use = case
+    plan = plan_protection(config, images, in_use, NOW)
+
+    assert plan.unprotected == ()
+    for moment in (NOW, NOW + LOOKAHEAD_DAYS * DAY_SECONDS):
+        assert not acted_on(plan.policy, plan.images, moment) & in_use.keys()
+    assert validate_policy(plan.policy) == []
+    base = evaluate(plan.base_policy, images, NOW)
+    assert plan.evaluation.expiring_digests <= base.expiring_digests
+    # Rules before the first environment rule: the protectTags, then in-use rules, at priorities 1, 2, ... 9 at most;
+    # a keep count is raised only once those priorities are full.
+    below = [rule["rulePriority"] for rule in plan.policy["rules"] if rule["rulePriority"] < 10]
+    assert below == list(range(1, len(below) + 1))
+    if any(p.raised_keep for p in plan.protected):
+        assert len(below) == 9
+    # A raised keep is exactly what keeps its images: the oldest in-use image it covers is inside the new count.
+    prod_rule = next(r for r in plan.policy["rules"] if r["selection"].get("tagPatternList") == ["Prod-*"])
+    raised = [p for p in plan.protected if p.raised_keep == "prod"]
+    if raised:
+        assert prod_rule["selection"]["countNumber"] > config.environments[0].keep
+    else:
+        assert prod_rule["selection"]["countNumber"] == config.environments[0].keep

@@ -20,8 +20,9 @@ from housekeeper.aws.ports import (
 from housekeeper.aws.session import client as make_client
 
 DESCRIBE_TASKS_LIMIT = 100
-# DescribeServices takes at most 10 services per call.
+# DescribeServices takes at most 10 services per call; ListServices returns at most 100 per page (default 10).
 DESCRIBE_SERVICES_LIMIT = 10
+LIST_SERVICES_PAGE = 100
 SERVICE_GROUP_PREFIX = "service:"
 # Deployments whose task definition can run: the new one and, during a rollout or rollback, the one it replaces.
 LIVE_DEPLOYMENT_STATUSES = ("PRIMARY", "ACTIVE")
@@ -162,7 +163,8 @@ class Boto3EcsGateway:
         """Every service of the cluster with the task definitions it runs or rolls between, desired count 0 too."""
         paginator = self._ecs.get_paginator("list_services")
         with aws_call("ecs:ListServices", cluster):
-            arns = [arn for page in paginator.paginate(cluster=cluster) for arn in page.get("serviceArns", [])]
+            pages = paginator.paginate(cluster=cluster, PaginationConfig={"PageSize": LIST_SERVICES_PAGE})
+            arns = [arn for page in pages for arn in page.get("serviceArns", [])]
         for start in range(0, len(arns), DESCRIBE_SERVICES_LIMIT):
             with aws_call("ecs:DescribeServices", cluster):
                 response = self._ecs.describe_services(

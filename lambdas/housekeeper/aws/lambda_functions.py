@@ -2,7 +2,8 @@
 
 A function runs `$LATEST` and, through its aliases, older published versions. GetFunction reports both the image
 as configured (`ImageUri`, often a tag) and the digest Lambda resolved and runs (`ResolvedImageUri`). Published
-versions never change, so their images are read once per gateway (one per warm Lambda container).
+versions never change, so their images are read once per gateway (one per warm Lambda container); `$LATEST` is read
+again only when ListFunctions shows it changed (a new `CodeSha256` or `LastModified`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from housekeeper.aws.ports import FunctionImage
 from housekeeper.aws.session import client as make_client
 
 LATEST = "$LATEST"
+# ListFunctions returns at most 50 functions per page.
+LIST_FUNCTIONS_PAGE = 50
 
 
 class Boto3LambdaGateway:
@@ -23,6 +26,7 @@ class Boto3LambdaGateway:
     def __init__(self, lambda_client: Any | None = None) -> None:
         self._lambda = lambda_client or make_client("lambda")
         self._version_images: dict[tuple[str, str], tuple[str, str | None]] = {}
+        self._latest_images: dict[tuple[str, str, str], tuple[str, str | None]] = {}
 
     def iter_function_images(self) -> Iterator[FunctionImage]:
         """`$LATEST` and every aliased version of every function with `PackageType: Image`."""
@@ -30,13 +34,13 @@ class Boto3LambdaGateway:
         with aws_call("lambda:ListFunctions"):
             functions = [
                 function
-                for page in paginator.paginate()
+                for page in paginator.paginate(PaginationConfig={"PageSize": LIST_FUNCTIONS_PAGE})
                 for function in page.get("Functions", [])
                 if function.get("PackageType") == "Image"
             ]
         for function in functions:
             name = str(function["FunctionName"])
-            image_uri, resolved = self._image_of(name, LATEST)
+            image_uri, resolved = self._latest_image_of(name, function)
             yield FunctionImage(name, LATEST, LATEST, image_uri, resolved)
             for alias in self._aliases(name):
                 version = str(alias.get("FunctionVersion", LATEST))
@@ -47,6 +51,13 @@ class Boto3LambdaGateway:
         paginator = self._lambda.get_paginator("list_aliases")
         with aws_call("lambda:ListAliases", function):
             return [alias for page in paginator.paginate(FunctionName=function) for alias in page.get("Aliases", [])]
+
+    def _latest_image_of(self, function: str, listed: dict[str, Any]) -> tuple[str, str | None]:
+        key = (function, str(listed.get("CodeSha256", "")), str(listed.get("LastModified", "")))
+        cached = self._latest_images.get(key)
+        if cached is None:
+            cached = self._latest_images[key] = self._image_of(function, LATEST)
+        return cached
 
     def _image_of(self, function: str, version: str) -> tuple[str, str | None]:
         key = (function, version)

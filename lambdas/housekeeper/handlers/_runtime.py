@@ -77,12 +77,19 @@ def _lambda_gateway_for(lambda_client: Any) -> Boto3LambdaGateway:
     return Boto3LambdaGateway(lambda_client)
 
 
+@lru_cache(maxsize=1)
+def _scheduler_gateway_for(scheduler_client: Any) -> Boto3SchedulerGateway:
+    return Boto3SchedulerGateway(scheduler_client)
+
+
 def inventory_sources() -> InventorySources:
-    """The gateways the in-use inventory reads (ECS, Lambda, EventBridge Scheduler, EventBridge)."""
+    """The gateways the in-use inventory reads (ECS, Lambda, EventBridge Scheduler, EventBridge), one per client:
+    their caches (task definition revisions, function versions, unmodified schedules) last as long as the
+    warm container."""
     return InventorySources(
         ecs=ecs_gateway(),
         lambdas=_lambda_gateway_for(client("lambda")),
-        scheduler=Boto3SchedulerGateway(client("scheduler")),
+        scheduler=_scheduler_gateway_for(client("scheduler")),
         events=Boto3EventsGateway(client("events")),
     )
 
