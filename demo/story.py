@@ -296,8 +296,14 @@ class Story:
             tag_deployment.handler(
                 deployment_completed(service.service_arn, service.deployment_id), FakeLambdaContext("tag-deployment")
             )
+        from housekeeper.handlers import sync_repository
+
+        synced, _ = drain_queue(self.queue_url, sync_repository.handler, "sync-repository")
+        assert self.logs is not None
+        self.logs.take("sync")
         self.say.say(
-            f"Delivered {len(fresh)} SERVICE_DEPLOYMENT_COMPLETED events (staging and dev deployed today). "
+            f"Delivered {len(fresh)} SERVICE_DEPLOYMENT_COMPLETED events (staging and dev deployed today); the tagger "
+            f"also queued a policy sync of the {synced} repositories they run (in preview mode it writes nothing). "
             "Production has run its build since before the tagger existed, so the operator runs backfill:"
         )
         self.say.say(f"$ housekeeper backfill --parameter {CONFIG_PARAMETER} --yes")

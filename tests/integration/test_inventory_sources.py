@@ -9,6 +9,7 @@ uses, still expires.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -68,8 +69,10 @@ def image_uri(tag: str, repository: str = REPOSITORY) -> str:
     return f"{REGISTRY}/{repository}:{tag}"
 
 
-def config_with_in_use(mode: str = "enforce", **in_use: Any) -> dict[str, Any]:
-    return config_json(mode=mode, safety={"protectInUse": True, "maxExpireFraction": 0.5, "inUse": in_use})
+def config_with_in_use(in_use: dict[str, Any] | None = None, mode: str = "enforce") -> dict[str, Any]:
+    """The test config (prod keep 2, catch-all 90 days) with these `safety.inUse` settings."""
+    safety = {"protectInUse": True, "maxExpireFraction": 0.5, "inUse": in_use or {}}
+    return config_json(mode=mode, safety=safety)
 
 
 def in_use_now(config: dict[str, Any], repository: str = REPOSITORY) -> dict[str, set[str]]:
@@ -159,10 +162,8 @@ def ecs_service_mid_rollback() -> Expected:
 
 def create_function(tag: str, *, publish: bool = False) -> None:
     iam = client("iam")
-    try:
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
         iam.create_role(RoleName="lambda-runner", AssumeRolePolicyDocument="{}")
-    except iam.exceptions.EntityAlreadyExistsException:
-        pass
     client("lambda").create_function(
         FunctionName="api",
         Role="arn:aws:iam::123456789012:role/lambda-runner",
@@ -206,7 +207,12 @@ def scheduler_schedule() -> Expected:
 
 
 def ecs_target(task_definition: str) -> dict[str, Any]:
-    return {"Id": "run", "Arn": CLUSTER_ARN, "RoleArn": ROLE_ARN, "EcsParameters": {"TaskDefinitionArn": task_definition}}
+    return {
+        "Id": "run",
+        "Arn": CLUSTER_ARN,
+        "RoleArn": ROLE_ARN,
+        "EcsParameters": {"TaskDefinitionArn": task_definition},
+    }
 
 
 def rule_on_a_custom_bus() -> Expected:
@@ -261,7 +267,6 @@ def test_each_consumer_kind_is_found_by_name_and_its_old_image_is_protected_by_t
     assert result.at_risk == ()
     # The policy ECR now holds keeps what the consumer uses; the old build nothing uses still goes.
     assert expired_by_stored_policy(account) == set(OLD_TAGS) - protected_old
-    assert "98" in expired_by_stored_policy(account)
 
 
 def test_without_any_consumer_the_config_alone_expires_every_old_build(account: Account) -> None:
@@ -290,7 +295,7 @@ def test_task_definition_revisions_protect_the_newest_n_of_each_family(
         register("batch-job", tag)
     for _ in range(3):  # a longer family name that `familyPrefix=batch-job` also matches
         register("batch-jobs", "104")
-    config = config_with_in_use(taskDefinitionRevisions=revisions)
+    config = config_with_in_use({"taskDefinitionRevisions": revisions})
 
     found = in_use_now(config)
     assert {d: c for d, c in found.items() if d in {digests[t] for t in OLD_TAGS}} == {
@@ -313,7 +318,7 @@ def test_in_use_clusters_narrow_the_ecs_scan_to_matching_clusters(account: Accou
     prod_task = start_task("99", cluster="prod-main")
     start_task("100", cluster="dev-main")
     create_service("dev-web", tag="98", cluster="dev-main")
-    config = config_with_in_use(clusters=["prod-*"])
+    config = config_with_in_use({"clusters": ["prod-*"]})
 
     assert in_use_now(config) == {digests["99"]: {f"ecs-task:prod-main/{prod_task}"}}
     every_cluster = in_use_now(config_with_in_use())
@@ -340,7 +345,7 @@ def test_in_use_clusters_narrow_the_ecs_scan_to_matching_clusters(account: Accou
 def test_a_source_switched_off_leaves_its_images_unprotected(account: Account, source: str, kind: str) -> None:
     digests = seed_shop()
     CONSUMERS[kind]()
-    config = config_with_in_use(**{source: False})
+    config = config_with_in_use({source: False})
 
     assert digests["100"] not in in_use_now(config)
     assert scan_inventory(load_config(config).safety.in_use, inventory_sources()).sources == tuple(
@@ -351,3 +356,69 @@ def test_a_source_switched_off_leaves_its_images_unprotected(account: Account, s
     assert (result.action, result.protected) == ("updated", 0)
     assert expired_by_stored_policy(account) == set(OLD_TAGS)
     assert account.metric(observability.SAFETY_RELAXED) == 1  # the weaker safety is reported when configured
+
+
+# --- a warm worker ----------------------------------------------------------------------------------------------
+
+
+def test_a_warm_worker_follows_a_retargeted_schedule_and_an_updated_function(account: Account) -> None:
+    """The worker's gateways live as long as its container and keep what they read; a schedule pointed at another
+    task definition, or a function given a new image, must still be seen by the next run."""
+    seed_shop()
+    create_schedule(tag="100")
+    create_function("99")
+    config = config_with_in_use()
+    assert sync_now(account, config).protected == 2
+    assert expired_by_stored_policy(account) == {"98"}
+
+    retargeted = register("nightly-report", "98")
+    client("scheduler").update_schedule(
+        Name="nightly",
+        GroupName="batch",
+        ScheduleExpression="cron(0 3 * * ? *)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": CLUSTER_ARN, "RoleArn": ROLE_ARN, "EcsParameters": {"TaskDefinitionArn": retargeted}},
+    )
+    client("lambda").update_function_code(FunctionName="api", ImageUri=image_uri("101"))
+    result = sync_now(account, config)  # same clients, same gateways: only the scan's 60-second TTL has passed
+
+    assert (result.action, result.protected) == ("updated", 1)
+    assert expired_by_stored_policy(account) == {"99", "100"}
+
+
+# --- gaps found: consumers the inventory does not see ---------------------------------------------------------
+
+
+def test_a_weighted_alias_protects_both_versions_it_routes_to(account: Account) -> None:
+    digests = seed_shop()
+    create_function("99", publish=True)  # version 1
+    lambdas = client("lambda")
+    lambdas.update_function_code(FunctionName="api", ImageUri=image_uri("100"), Publish=True)  # version 2
+    lambdas.update_function_code(FunctionName="api", ImageUri=image_uri("101"))  # $LATEST moves on
+    lambdas.create_alias(
+        FunctionName="api", Name="live", FunctionVersion="1", RoutingConfig={"AdditionalVersionWeights": {"2": 0.1}}
+    )
+    config = config_with_in_use()
+
+    found = in_use_now(config)
+    assert found[digests["99"]] == {"lambda:api:live"}
+    assert digests["100"] in found, "version 2 takes 10% of live's traffic, yet its image is not in the inventory"
+
+    sync_now(account, config)
+    assert expired_by_stored_policy(account) == {"98"}
+
+
+def test_a_service_with_task_sets_scaled_to_zero_protects_its_image(account: Account) -> None:
+    digests = seed_shop()
+    ensure_cluster()
+    ecs = client("ecs")
+    ecs.create_service(cluster=CLUSTER, serviceName="ext", desiredCount=0, deploymentController={"type": "EXTERNAL"})
+    ecs.create_task_set(cluster=CLUSTER, service="ext", taskDefinition=register("ext", "100"))
+    service = ecs.describe_services(cluster=CLUSTER, services=["ext"])["services"][0]
+    assert [s["taskDefinition"].rsplit("/", 1)[-1] for s in service["taskSets"]] == ["ext:1"]
+    assert ecs.list_tasks(cluster=CLUSTER)["taskArns"] == []
+    config = config_with_in_use()
+
+    assert in_use_now(config).get(digests["100"]) == {f"ecs-service:{CLUSTER}/ext"}
+    sync_now(account, config)
+    assert expired_by_stored_policy(account) == {"98", "99"}

@@ -237,9 +237,7 @@ def test_a_completed_deployment_queues_a_policy_sync_of_what_it_runs(
     queue_url = sqs.create_queue(QueueName="sync")["QueueUrl"]
     monkeypatch.setenv("HOUSEKEEPER_SYNC_QUEUE_URL", queue_url)
     _, deployment_id = deploy(aws, "payments/api", image_manifest("rollback"), DOCKER_V2, "1234", "prod-main")
-    handler(
-        deployment_event("deployment_completed.json", "prod-main", "api", deployment_id), FakeLambdaContext()
-    )
+    handler(deployment_event("deployment_completed.json", "prod-main", "api", deployment_id), FakeLambdaContext())
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
     assert [json.loads(m["Body"]) for m in messages] == [{"repositoryName": "payments/api", "trigger": "deployment"}]
 

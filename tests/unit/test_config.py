@@ -416,3 +416,26 @@ def test_a_keep_beyond_ecrs_32_bit_count_is_rejected_at_its_own_path() -> None:
         load_config(data)
     assert [p.path for p in caught.value.problems] == ["$.environments[0].keep"]
     assert "at most 2147483647" in caught.value.problems[0].message
+
+
+@pytest.mark.parametrize("prefix", ["hk", "hk-pin"])
+def test_a_tag_prefix_whose_env_tags_would_select_pin_tags_is_reserved(prefix: str) -> None:
+    data = example()
+    data["environments"][0]["tagPrefix"] = prefix
+    found = problems_of(data)
+    assert "reserved" in found["$.environments[0].tagPrefix"]
+    assert "hk-pin-*" in found["$.environments[0].tagPrefix"]
+
+
+@pytest.mark.parametrize("pattern", ["*", "hk-*", "hk-pin-*", "*pin*"])
+def test_a_protect_pattern_that_would_keep_pinned_images_for_ever_is_refused(pattern: str) -> None:
+    data = example()
+    data["protectTags"] = [pattern]
+    assert "reserved pin tags" in problems_of(data)["$.protectTags[0]"]
+
+
+def test_prefixes_near_the_pin_prefix_are_fine() -> None:
+    data = example()
+    data["environments"][0]["tagPrefix"] = "hkp"
+    data["protectTags"] = ["hk-release-*"]
+    load_config(data)

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from housekeeper.aws.errors import aws_call
+from housekeeper.aws.errors import AwsError, NotFound, aws_call
 from housekeeper.aws.ports import (
     ContainerImageRef,
     RunningContainer,
@@ -24,9 +24,11 @@ DESCRIBE_TASKS_LIMIT = 100
 DESCRIBE_SERVICES_LIMIT = 10
 LIST_SERVICES_PAGE = 100
 SERVICE_GROUP_PREFIX = "service:"
-# Deployments whose task definition can run: the new one and, during a rollout or rollback, the one it replaces.
+# Deployments (and task sets) whose task definition can run: the new one and, during a rollout or rollback, the one
+# it replaces. A task set that is being drained is still ACTIVE until it is gone.
 LIVE_DEPLOYMENT_STATUSES = ("PRIMARY", "ACTIVE")
 _REVISION = re.compile(r":[0-9]+$")
+TASK_DEFINITION_NOT_FOUND = "TaskDefinitionNotFound"
 
 
 def has_revision(task_definition: str) -> bool:
@@ -147,8 +149,17 @@ class Boto3EcsGateway:
         cached = self._revision_images.get(task_definition)
         if cached is not None:
             return list(cached)
-        with aws_call("ecs:DescribeTaskDefinition", task_definition):
-            response = self._ecs.describe_task_definition(taskDefinition=task_definition)
+        try:
+            with aws_call("ecs:DescribeTaskDefinition", task_definition):
+                response = self._ecs.describe_task_definition(taskDefinition=task_definition)
+        except AwsError as exc:
+            # ECS answers a task definition that does not exist (deregistered and deleted, or a typo in a schedule)
+            # with ClientException; say so plainly, so callers can tell it from a call that failed.
+            if exc.code == "ClientException" and "task definition" in str(exc).lower():
+                raise NotFound(
+                    exc.operation, TASK_DEFINITION_NOT_FOUND, "no such task definition", task_definition
+                ) from exc
+            raise
         definitions: Iterable[Mapping[str, Any]] = response.get("taskDefinition", {}).get("containerDefinitions", [])
         images = [
             ContainerImageRef(container_name=str(d.get("name", "")), image=str(d["image"]))
@@ -173,10 +184,10 @@ class Boto3EcsGateway:
             for service in response.get("services", []):
                 if service.get("status") == "INACTIVE":
                     continue
+                # ECS deployments keep them in `deployments`; the CODE_DEPLOY and EXTERNAL controllers in task sets.
+                live = [*service.get("deployments", []), *service.get("taskSets", [])]
                 found = [service.get("taskDefinition")] + [
-                    deployment.get("taskDefinition")
-                    for deployment in service.get("deployments", [])
-                    if deployment.get("status") in LIVE_DEPLOYMENT_STATUSES
+                    each.get("taskDefinition") for each in live if each.get("status") in LIVE_DEPLOYMENT_STATUSES
                 ]
                 yield ServiceTaskDefinitions(
                     cluster=cluster,

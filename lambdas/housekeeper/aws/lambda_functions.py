@@ -43,9 +43,9 @@ class Boto3LambdaGateway:
             image_uri, resolved = self._latest_image_of(name, function)
             yield FunctionImage(name, LATEST, LATEST, image_uri, resolved)
             for alias in self._aliases(name):
-                version = str(alias.get("FunctionVersion", LATEST))
-                image_uri, resolved = self._image_of(name, version)
-                yield FunctionImage(name, str(alias.get("Name", "")), version, image_uri, resolved)
+                for version in _alias_versions(alias):
+                    image_uri, resolved = self._image_of(name, version)
+                    yield FunctionImage(name, str(alias.get("Name", "")), version, image_uri, resolved)
 
     def _aliases(self, function: str) -> list[dict[str, Any]]:
         paginator = self._lambda.get_paginator("list_aliases")
@@ -70,3 +70,11 @@ class Boto3LambdaGateway:
         if version != LATEST:  # a published version is immutable
             self._version_images[key] = found
         return found
+
+
+def _alias_versions(alias: dict[str, Any]) -> list[str]:
+    """The versions an alias routes to: its own, and those of a weighted (canary) alias's routing config."""
+    versions = [str(alias.get("FunctionVersion", LATEST))]
+    weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    versions.extend(str(version) for version in weights if str(version) not in versions)
+    return versions

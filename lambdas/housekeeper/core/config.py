@@ -35,6 +35,10 @@ MAX_PROTECT_TAGS = 9
 # MAX_WILDCARDS (ECR: four `*` per pattern) and MIN_ARCHIVE_DAYS (ECR: archived images stay at least 90 days)
 # come from housekeeper.core.policy, the one place that encodes ECR's limits.
 DEFAULT_BUILD_TAG_PATTERN = "^[0-9]+$"
+# Reserved: the tags housekeeper.core.protection adds to untagged in-use images (`hk-pin-<digest hex>`). No env tag
+# may start with it, and no protect pattern may match it: a pin must never keep an image once its consumer is gone.
+PIN_TAG_PREFIX = "hk-pin-"
+_SAMPLE_PIN_TAG = PIN_TAG_PREFIX + "0" * 64
 # keep and the day counts become ECR's countNumber, a 32-bit integer.
 MAX_COUNT = 2**31 - 1
 
@@ -427,6 +431,12 @@ def _check_protect(pattern: str, path: str, c: _Collector) -> None:
         c.add(path, f"'{pattern}' is not a Docker tag pattern (letters, digits, '_', '.', '-' and '*' wildcards)")
     elif pattern.count("*") > MAX_WILDCARDS:
         c.add(path, f"'{pattern}' has {pattern.count('*')} wildcards; ECR allows at most {MAX_WILDCARDS}")
+    elif fnmatchcase(_SAMPLE_PIN_TAG, pattern):
+        c.add(
+            path,
+            f"'{pattern}' matches the reserved pin tags '{PIN_TAG_PREFIX}*' that protect untagged in-use images: "
+            "it would keep them after their consumers are gone; use a narrower pattern",
+        )
 
 
 def _check_unique(values: tuple[str, ...], path: str, what: str, c: _Collector) -> None:
@@ -483,7 +493,14 @@ def _parse_environments(value: Any, c: _Collector) -> tuple[Environment, ...] | 
 
 
 def _check_tag_prefix(prefix: str, path: str, c: _Collector) -> None:
-    if len(prefix) > MAX_TAG_PREFIX_LENGTH:
+    stem = f"{prefix}-"
+    if PIN_TAG_PREFIX.startswith(stem) or stem.startswith(PIN_TAG_PREFIX):
+        c.add(
+            path,
+            f"'{prefix}' is reserved: its env tags '{stem}*' would select the pin tags '{PIN_TAG_PREFIX}*' that "
+            "protect untagged in-use images",
+        )
+    elif len(prefix) > MAX_TAG_PREFIX_LENGTH:
         c.add(path, f"'{prefix[:20]}...' is {len(prefix)} characters; at most {MAX_TAG_PREFIX_LENGTH}")
     elif not DOCKER_TAG_RE.match(prefix):
         c.add(

@@ -42,13 +42,13 @@ from housekeeper.core.compiler import (
     Protections,
     compile_policy_for,
 )
-from housekeeper.core.config import Config
+from housekeeper.core.config import PIN_TAG_PREFIX, Config
 from housekeeper.core.evaluator import DAY_SECONDS, Evaluation, evaluate, newest_first
 from housekeeper.core.guard import expand_in_use
 from housekeeper.core.images import ARCHIVE, STANDARD, ImageRecord
 from housekeeper.core.policy import MAX_RULES
 
-PIN_TAG_PREFIX = "hk-pin-"
+# PIN_TAG_PREFIX ("hk-pin-") lives in housekeeper.core.config, which keeps env tags and protect patterns off it.
 # ECR runs a stored policy at a time of its choosing, at least daily; the sweep re-plans daily. Protecting what the
 # policy would expire within two days covers one missed sweep.
 LOOKAHEAD_DAYS = 2
@@ -57,6 +57,7 @@ MAX_ROUNDS = 4
 
 # Why an in-use image could not be protected.
 PROTECTION_LIMIT = "PROTECTION_LIMIT"  # past ECR's 50 rules per policy
+INEFFECTIVE = "PROTECTION_INEFFECTIVE"  # protected, yet still expired: a planner failure, reported, never hidden
 CANNOT_PIN = "CANNOT_PIN"  # untagged, and the pin tag could not be added
 ARCHIVED_UNTAGGED = "ARCHIVED_UNTAGGED"  # untagged and archived: a pin would restore it, so it gets none
 
@@ -96,7 +97,7 @@ class Protected:
 
     digest: str
     tag: str | None
-    threatened_by: int
+    threatened_by: int  # the priority of the config rule that threatened it; 0 for a pinned image held (hold_pins)
     pinned: bool = False
     raised_keep: str | None = None  # the environment whose keep was raised instead
 
@@ -193,9 +194,12 @@ def plan_protection(
     policy = base
     current = tuple(images)
     evaluation = evaluate(policy, current, now)
-    for _ in range(MAX_ROUNDS):
+    for round_number in range(MAX_ROUNDS):
         found = threats(policy, current, in_use, now, lookahead_days=lookahead_days, evaluation_now=evaluation)
-        if not planner.add(found):
+        changed = planner.add(found)
+        if round_number == 0:
+            changed = planner.hold_pins(expand_in_use(images, frozenset(in_use))) or changed
+        if not changed:
             break
         policy = planner.policy()
         current = planner.images_with_pins()
@@ -242,9 +246,45 @@ class _Planner:
         self.pins: dict[str, str] = {}
         self.base_rules = len(compile_policy_for(effective)["rules"])
 
+    def hold_pins(self, in_use: Collection[str]) -> bool:
+        """Keep protecting an in-use image that carries a pin, threatened now or not; True if any was added.
+
+        Its pin shows the config's rules threatened it once (as an untagged image); as a tagged one it may not be
+        threatened again for weeks (the catch-all), and then again. Holding its rule while it is in use keeps the
+        stored policy from being rewritten back and forth. `threatened_by` 0 marks such a rule. An image that an
+        environment rule selects is left to the threats (its rule must come before the environment rules).
+        """
+        added = False
+        for image in self.images:
+            pins = sorted(tag for tag in image.tags if is_pin_tag(tag))
+            if (
+                pins
+                and image.digest in in_use
+                and image.digest not in self.protected
+                and image.digest not in self.unprotected
+                and image.storage_class == STANDARD
+                and not any(tag.startswith(self.env_stems) for tag in image.tags)
+                and self._rule_fits()
+            ):
+                self.after[image.digest] = InUseRule(tag=pins[0], digest=image.digest)
+                self.protected[image.digest] = Protected(image.digest, pins[0], 0)
+                added = True
+        return added
+
     # --- one round ---------------------------------------------------------------------------------------------
     def add(self, found: Mapping[str, Threat]) -> bool:
-        """Protect what `found` lists and is not handled yet; False when there is nothing new to do."""
+        """Protect what `found` lists and is not handled yet; False when there is nothing new to do.
+
+        An image already protected that is still threatened is moved to `unprotected` (INEFFECTIVE): a plan never
+        claims a protection that the evaluation of its own policy contradicts.
+        """
+        for digest in [d for d in found if d in self.protected and self.protected[d].raised_keep is None]:
+            protected = self.protected.pop(digest)
+            self.before.pop(digest, None)
+            self.after.pop(digest, None)
+            self.pins.pop(digest, None)
+            self.unprotected[digest] = Unprotected(digest, self.by_digest[digest].tags, INEFFECTIVE)
+            del protected
         fresh = {d: t for d, t in found.items() if d not in self.protected and d not in self.unprotected}
         if not fresh:
             return False
@@ -271,9 +311,10 @@ class _Planner:
         rule = InUseRule(tag=tag, digest=image.digest, storage_class=storage_class)
         environment = self.env_by_priority.get(threat.rule_priority)
         if environment is not None and image.storage_class == STANDARD:
-            if len(self.effective.protect_tags) + len(self.before) + 1 < FIRST_ENV_PRIORITY:
+            below_ten = len(self.effective.protect_tags) + len(self.before) + 1 < FIRST_ENV_PRIORITY
+            if below_ten and self._rule_fits():
                 self.before[image.digest] = rule
-            else:
+            else:  # no priority left below 10, or no rule left under ECR's 50: a raised keep adds no rule
                 keep = self._rank_in_environment(image, environment.tag_stem)
                 self.keep[environment.name] = max(self.keep.get(environment.name, environment.keep), keep)
                 self.pins.pop(image.digest, None)
@@ -281,13 +322,17 @@ class _Planner:
                     image.digest, None, threat.rule_priority, raised_keep=environment.name
                 )
                 return
-        elif self.base_rules + len(self.before) + len(self.after) + 1 > MAX_RULES:
+        elif not self._rule_fits():
             self.pins.pop(image.digest, None)
             self.unprotected[image.digest] = Unprotected(image.digest, image.tags, PROTECTION_LIMIT)
             return
         else:
             self.after[image.digest] = rule
         self.protected[image.digest] = Protected(image.digest, tag, threat.rule_priority, pinned=pinned)
+
+    def _rule_fits(self) -> bool:
+        """One more protect rule keeps the policy within ECR's 50 rules."""
+        return self.base_rules + len(self.before) + len(self.after) + 1 <= MAX_RULES
 
     def _tag_for(self, image: ImageRecord) -> str | None:
         """The tag least likely to move: a pin, an env tag, a build tag, any other; a new pin for an untagged one."""

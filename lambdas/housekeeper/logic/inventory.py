@@ -40,6 +40,7 @@ from housekeeper.core.config import InUseSettings
 from housekeeper.core.errors import HousekeeperError
 from housekeeper.core.images import ImageRecord
 from housekeeper.core.resolution import ImageReference, parse_image_reference
+from housekeeper.observability import logger
 
 TTL_SECONDS = 60.0
 
@@ -265,9 +266,17 @@ def _revisions(count: int, ecs: EcsGateway) -> list[ImageUse]:
 
 
 def _task_definition_uses(ecs: EcsGateway, task_definition: str, consumer: str, source: str) -> list[ImageUse]:
-    return [
-        ImageUse(consumer, source, ref.image, ref.image_digest) for ref in ecs.task_definition_images(task_definition)
-    ]
+    """The images of a task definition a consumer names. One that does not exist runs nothing: it is logged (the
+    schedule or rule will fail) and skipped, rather than stopping every sync as an unreadable source would."""
+    try:
+        refs = ecs.task_definition_images(task_definition)
+    except NotFound as exc:
+        logger.warning(
+            "a consumer names a task definition that does not exist; it can run nothing, so it protects nothing",
+            extra={"consumer": consumer, "source": source, "taskDefinition": task_definition, "error": str(exc)},
+        )
+        return []
+    return [ImageUse(consumer, source, ref.image, ref.image_digest) for ref in refs]
 
 
 class InventoryScanner:
