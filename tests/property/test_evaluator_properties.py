@@ -53,21 +53,23 @@ def rules(draw: st.DrawFn, priorities: st.SearchStrategy[int] | None = None) -> 
             selection["tagPrefixList"] = draw(st.lists(st.sampled_from(PREFIXES), min_size=1, max_size=2, unique=True))
         else:
             selection["tagPatternList"] = draw(st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=2, unique=True))
+    # Only rules the one reader (housekeeper.core.rules) accepts, as ECR does: the archive class takes only
+    # sinceImageTransitioned (at least 90 days, expire); sinceImagePulled only transitions; counts are positive.
     archive_class = draw(st.booleans()) and draw(st.booleans())
+    action: dict[str, Any] = {"type": "expire"}
     if archive_class:
         selection["storageClass"] = "archive"
-        count_type = draw(st.sampled_from(["sinceImageTransitioned", "imageCountMoreThan"]))
+        count_type = "sinceImageTransitioned"
+        selection["countNumber"] = draw(st.integers(min_value=90, max_value=300))
     else:
         count_type = draw(st.sampled_from(["imageCountMoreThan", "sinceImagePushed", "sinceImagePulled"]))
+        high = 200 if count_type != "imageCountMoreThan" else 6
+        selection["countNumber"] = draw(st.integers(min_value=1, max_value=high))
+        if count_type == "sinceImagePulled" or draw(st.booleans()):
+            action = {"type": "transition", "targetStorageClass": "archive"}
     selection["countType"] = count_type
-    selection["countNumber"] = draw(
-        st.integers(min_value=0, max_value=200 if count_type != "imageCountMoreThan" else 6)
-    )
     if count_type != "imageCountMoreThan":
         selection["countUnit"] = "days"
-    action: dict[str, Any] = {"type": "expire"}
-    if not archive_class and draw(st.booleans()):
-        action = {"type": "transition", "targetStorageClass": "archive"}
     return {"rulePriority": 0, "selection": selection, "action": action}
 
 
@@ -196,10 +198,14 @@ def test_a_count_rule_never_acts_on_the_n_newest_of_its_pool(
 
 
 @settings(max_examples=200, deadline=None)
-@given(policies(), images(), st.lists(st.sampled_from([*PATTERNS, "prod-*", "dev*"]), min_size=1, max_size=2))
+@given(
+    policies(), images(), st.lists(st.sampled_from([*PATTERNS, "prod-*", "dev*"]), min_size=1, max_size=2, unique=True)
+)
 def test_adding_a_higher_priority_protect_rule_never_expires_more(
     policy: dict[str, Any], repository: list[ImageRecord], protect: list[str]
 ) -> None:
+    # Every rule moves down one priority (priorities are positive), making room at the top.
+    policy = {"rules": [{**r, "rulePriority": r["rulePriority"] + 1} for r in policy["rules"]]}
     before = evaluate(policy, repository, NOW)
     top = min(r["rulePriority"] for r in policy["rules"]) - 1
     protect_rule = {

@@ -18,6 +18,11 @@ def image(name: str, *tags: str, age_days: float, **fields: Any) -> ImageRecord:
     return ImageRecord(digest=f"sha256:{name}", tags=tags, pushed_at=NOW - age_days * DAY, **fields)
 
 
+def everything(priority: int, **selection: Any) -> dict[str, Any]:
+    """A rule that selects every image of its pool older than a day (countNumber 0 is not a valid count)."""
+    return rule(priority, "sinceImagePushed", 1, **selection)
+
+
 def days_ago(days: float) -> float:
     return NOW - days * DAY
 
@@ -92,8 +97,8 @@ def test_protected_images_still_count_in_a_lower_rules_keep_n() -> None:
 
 
 def test_protection_is_by_tags_not_by_age_of_the_higher_rule() -> None:
-    images = [image("young", "prod-1", age_days=1), image("old-dev", "dev-1", age_days=50)]
-    rules = [rule(1, "sinceImagePushed", 30, prefixes=["prod"]), rule(2, number=0, tag_status="any")]
+    images = [image("young", "prod-1", age_days=2), image("old-dev", "dev-1", age_days=50)]
+    rules = [rule(1, "sinceImagePushed", 30, prefixes=["prod"]), everything(2, tag_status="any")]
     assert expired(rules, images) == ["old-dev"]
 
 
@@ -103,7 +108,7 @@ def test_protection_is_by_tags_not_by_age_of_the_higher_rule() -> None:
 def test_prefix_list_is_an_and_over_the_images_tags() -> None:
     images = [image("both", "alpha-1", "beta-1", age_days=9), image("alpha", "alpha-2", age_days=9)]
     images.append(image("beta", "beta-2", age_days=9))
-    assert expired([rule(1, number=0, prefixes=["alpha", "beta"])], images) == ["both"]
+    assert expired([everything(1, prefixes=["alpha", "beta"])], images) == ["both"]
 
 
 @pytest.mark.parametrize(
@@ -122,18 +127,18 @@ def test_prefix_list_is_an_and_over_the_images_tags() -> None:
 def test_pattern_is_a_whole_tag_glob_with_star_only(pattern: str, tags_matched: list[str]) -> None:
     tags = ["prod", "prod1", "production-team1", "repo-production", "x-prod", "v1.2"]
     images = [image(tag, tag, age_days=3) for tag in tags]
-    assert expired([rule(1, number=0, patterns=[pattern])], images) == sorted(tags_matched)
+    assert expired([everything(1, patterns=[pattern])], images) == sorted(tags_matched)
 
 
 def test_prefix_is_literal_and_case_sensitive() -> None:
     images = [image("upper", "Prod-1", age_days=3), image("lower", "prod-1", age_days=3)]
-    assert expired([rule(1, number=0, prefixes=["Prod-"])], images) == ["upper"]
+    assert expired([everything(1, prefixes=["Prod-"])], images) == ["upper"]
 
 
 def test_untagged_and_any() -> None:
     images = [image("t", "v1", age_days=3), image("u", age_days=3)]
-    assert expired([rule(1, number=0, tag_status="untagged")], images) == ["u"]
-    assert expired([rule(1, number=0, tag_status="any")], images) == ["t", "u"]
+    assert expired([everything(1, tag_status="untagged")], images) == ["u"]
+    assert expired([everything(1, tag_status="any")], images) == ["t", "u"]
 
 
 # --- counts and ages ------------------------------------------------------------------------------------------
@@ -274,9 +279,9 @@ def test_an_image_being_restored_stays_in_the_archive_class() -> None:
 
 
 def test_a_child_of_a_kept_manifest_list_is_not_expired() -> None:
-    index = image("index", "v1", age_days=1, child_digests=("sha256:amd64", "sha256:arm64"))
-    images = [index, image("amd64", age_days=1), image("arm64", age_days=1), image("orphan", age_days=1)]
-    result = evaluate({"rules": [rule(1, number=0, tag_status="untagged")]}, images, NOW)
+    index = image("index", "v1", age_days=2, child_digests=("sha256:amd64", "sha256:arm64"))
+    images = [index, image("amd64", age_days=2), image("arm64", age_days=2), image("orphan", age_days=2)]
+    result = evaluate({"rules": [everything(1, tag_status="untagged")]}, images, NOW)
     assert result.expiring_digests == {"sha256:orphan"}
     assert result.kept_by_manifest_list == {"sha256:amd64", "sha256:arm64"}
 
@@ -288,10 +293,10 @@ def test_children_go_with_their_manifest_list() -> None:
 
 
 def test_nested_indexes_keep_grandchildren() -> None:
-    top = image("top", "v1", age_days=1, child_digests=("sha256:mid",))
-    mid = image("mid", age_days=1, child_digests=("sha256:leaf",))
-    images = [top, mid, image("leaf", age_days=1)]
-    assert expired([rule(1, number=0, tag_status="untagged")], images) == []
+    top = image("top", "v1", age_days=2, child_digests=("sha256:mid",))
+    mid = image("mid", age_days=2, child_digests=("sha256:leaf",))
+    images = [top, mid, image("leaf", age_days=2)]
+    assert expired([everything(1, tag_status="untagged")], images) == []
 
 
 def test_referrers_of_expired_subjects_are_reported_as_cascading_not_as_actions() -> None:

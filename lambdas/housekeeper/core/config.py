@@ -16,8 +16,8 @@ from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from housekeeper.core.errors import ConfigInvalid, Problem
-from housekeeper.core.policy import MAX_WILDCARDS as MAX_WILDCARDS
-from housekeeper.core.policy import MIN_ARCHIVE_DAYS as MIN_ARCHIVE_DAYS
+from housekeeper.core.rules import MAX_WILDCARDS as MAX_WILDCARDS
+from housekeeper.core.rules import MIN_ARCHIVE_DAYS as MIN_ARCHIVE_DAYS
 
 Mode = Literal["preview", "enforce"]
 MODES: tuple[str, ...] = ("preview", "enforce")
@@ -33,7 +33,7 @@ PROTECT_PATTERN_RE = re.compile(r"^[A-Za-z0-9_*][A-Za-z0-9_.*-]{0,127}$")
 # Protect rules take rule priorities 1..9, below the first environment rule at 10 (see housekeeper.core.compiler).
 MAX_PROTECT_TAGS = 9
 # MAX_WILDCARDS (ECR: four `*` per pattern) and MIN_ARCHIVE_DAYS (ECR: archived images stay at least 90 days)
-# come from housekeeper.core.policy, the one place that encodes ECR's limits.
+# come from housekeeper.core.rules, the one place that encodes ECR's rule limits.
 DEFAULT_BUILD_TAG_PATTERN = "^[0-9]+$"
 # Reserved: the tags housekeeper.core.protection adds to untagged in-use images (`hk-pin-<digest hex>`). No env tag
 # may start with it, and no protect pattern may match it: a pin must never keep an image once its consumer is gone.

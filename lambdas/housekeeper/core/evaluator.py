@@ -62,11 +62,14 @@ Choices where the docs are silent (so that results are deterministic and conserv
   the ordering of `imageCountMoreThan` follows "If an image was archived and then restored at any point in the
   past, the image's `last_activated_at` is used instead of `pushed_at_time`" (rule 8). docs/safety.md quotes both.
 
-The evaluator does not validate policies (housekeeper.core.policy does). It evaluates any policy ECR accepts, and
-raises PolicyInvalid only for input that cannot be evaluated at all (wrong types, unknown enum values, duplicate
-priorities). Performance: tags are indexed once per storage class (sorted, so prefix selections are a bisect and
-general globs one regex scan), images are numbered once in newest-first order, and each rule then works on sets of
-integers, so the cost is about O(n log n + rules x matches), not rules x images in Python.
+The evaluator reads rules with the one reader the validator uses (housekeeper.core.rules), so the two never
+disagree on a spelling or a type: a rule the reader finds a problem with, or two rules with one priority, raise
+PolicyInvalid. The constraints between rules (one untagged rule, `any` last, unique prefixes) are the validator's;
+a policy that breaks them is still evaluated, rule by rule, as written.
+
+Performance: tags are indexed once per storage class (sorted, so prefix selections are a bisect and general globs
+one regex scan), images are numbered once in newest-first order, and each rule then works on sets of integers, so
+the cost is about O(n log n + rules x matches), not rules x images in Python.
 """
 
 from __future__ import annotations
@@ -74,22 +77,19 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from housekeeper.core.errors import InvalidInput, PolicyInvalid, Problem
 from housekeeper.core.images import ACTIVATING, ARCHIVE, STANDARD, ImageRecord, cyclic_gc_paused
+from housekeeper.core.rules import RuleReading, read_rule
 
 EXPIRE = "EXPIRE"
 TRANSITION = "TRANSITION"
 DAY_SECONDS = 86_400.0
 
-_TAG_STATUSES = ("tagged", "untagged", "any")
-_COUNT_TYPES = ("imageCountMoreThan", "sinceImagePushed", "sinceImagePulled", "sinceImageTransitioned")
-_STORAGE_CLASSES = {"standard": STANDARD, "archive": ARCHIVE}
-_ACTIONS = {"expire": EXPIRE, "transition": TRANSITION}
 # Sorts after every character a Docker tag can hold ([A-Za-z0-9_.-]), so [prefix, prefix + _HIGH) is a prefix range.
 _HIGH = "\U0010ffff"
 
@@ -209,6 +209,8 @@ def _evaluate(rules: Sequence[_Rule], images: Sequence[ImageRecord], moment: flo
 
 
 def _read_rules(policy: Mapping[str, Any]) -> list[_Rule]:
+    """The rules through the one reader (housekeeper.core.rules): any rule it finds a problem with, or two rules
+    with one priority, make the policy impossible to evaluate (PolicyInvalid naming each problem)."""
     if not isinstance(policy, Mapping):
         raise PolicyInvalid([Problem("$", "a lifecycle policy must be an object with a 'rules' list")])
     raw_rules = policy.get("rules")
@@ -218,15 +220,17 @@ def _read_rules(policy: Mapping[str, Any]) -> list[_Rule]:
     rules: list[_Rule] = []
     seen: dict[int, int] = {}
     for index, raw in enumerate(raw_rules):
-        rule = _read_rule(raw, f"$.rules[{index}]", problems)
+        reading = read_rule(raw, index)
+        problems.extend(reading.problems)
+        rule = _rule_from(reading)
         if rule is None:
             continue
         if rule.priority in seen:
             problems.append(
                 Problem(
                     f"$.rules[{index}].rulePriority",
-                    f"rule with rulePriority {rule.priority}: duplicates rules[{seen[rule.priority]}], so the order "
-                    "of evaluation is undefined",
+                    f"{reading.label}: duplicates rules[{seen[rule.priority]}], so the order of evaluation is "
+                    "undefined",
                 )
             )
         seen[rule.priority] = index
@@ -237,80 +241,35 @@ def _read_rules(policy: Mapping[str, Any]) -> list[_Rule]:
     return rules
 
 
-def _read_rule(raw: Any, path: str, problems: list[Problem]) -> _Rule | None:
-    if not isinstance(raw, Mapping):
-        problems.append(Problem(path, "each rule must be an object"))
+_CLASS = {"standard": STANDARD, "archive": ARCHIVE}
+_ACTION = {"expire": EXPIRE, "transition": TRANSITION}
+
+
+def _rule_from(reading: RuleReading) -> _Rule | None:
+    """The evaluator's compact rule, when the reading is complete (problems are reported by the caller)."""
+    if reading.problems:
         return None
-    before = len(problems)
-    priority = raw.get("rulePriority")
-    if isinstance(priority, bool) or not isinstance(priority, int):
-        problems.append(Problem(f"{path}.rulePriority", "must be an integer"))
-    name = f"rule with rulePriority {priority}" if isinstance(priority, int) else "rule"
-    selection = raw.get("selection")
-    action = raw.get("action")
-    if not isinstance(selection, Mapping):
-        problems.append(Problem(f"{path}.selection", f"{name}: must be an object"))
-        selection = {}
-    if not isinstance(action, Mapping):
-        problems.append(Problem(f"{path}.action", f"{name}: must be an object"))
-        action = {}
-
-    tag_status = _enum(selection.get("tagStatus"), _TAG_STATUSES, f"{path}.selection.tagStatus", name, problems)
-    filters: list[tuple[str, str]] = []
-    for key, kind in (("tagPrefixList", "prefix"), ("tagPatternList", "pattern")):
-        values = selection.get(key)
-        if values is None:
-            continue
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            problems.append(Problem(f"{path}.selection.{key}", f"{name}: must be a list of strings"))
-            continue
-        filters.extend((kind, value) for value in values)
-    if tag_status == "tagged" and not filters:
-        problems.append(
-            Problem(f"{path}.selection", f"{name}: tagStatus 'tagged' needs a tagPrefixList or tagPatternList")
-        )
-
-    count_type = _enum(selection.get("countType"), _COUNT_TYPES, f"{path}.selection.countType", name, problems)
-    count_number = selection.get("countNumber")
-    if isinstance(count_number, bool) or not isinstance(count_number, int) or count_number < 0:
-        problems.append(Problem(f"{path}.selection.countNumber", f"{name}: must be a non-negative integer"))
-    storage_raw = selection.get("storageClass", "standard")
-    storage_class = _enum_ci(storage_raw, _STORAGE_CLASSES, f"{path}.selection.storageClass", name, problems)
-    action_type = _enum_ci(action.get("type"), _ACTIONS, f"{path}.action.type", name, problems)
-    target: str | None = None
-    if action_type == TRANSITION:
-        target = _enum_ci(
-            action.get("targetStorageClass"), {"archive": ARCHIVE}, f"{path}.action.targetStorageClass", name, problems
-        )
-
-    if len(problems) > before:
-        return None
-    assert isinstance(priority, int) and isinstance(count_number, int)
+    tag_status, count_type, action_type = reading.tag_status, reading.count_type, reading.action_type
+    if (
+        reading.priority is None
+        or tag_status is None
+        or count_type is None
+        or reading.count_number is None
+        or action_type is None
+        or reading.storage_class is None
+    ):
+        return None  # a null where a value is needed: the validator reports it; nothing to evaluate
+    filters = tuple(("pattern", p) for p in reading.patterns) + tuple(("prefix", p) for p in reading.prefixes)
     return _Rule(
-        priority=priority,
-        tag_status=str(tag_status),
-        tag_filters=tuple(filters) if tag_status == "tagged" else (),
-        storage_class=str(storage_class),
-        count_type=str(count_type),
-        count_number=count_number,
-        action_type=str(action_type),
-        target_storage_class=target,
+        priority=reading.priority,
+        tag_status=tag_status,
+        tag_filters=filters if tag_status == "tagged" else (),
+        storage_class=_CLASS[reading.storage_class],
+        count_type=count_type,
+        count_number=reading.count_number,
+        action_type=_ACTION[action_type],
+        target_storage_class=_CLASS[reading.target_storage_class] if reading.target_storage_class else None,
     )
-
-
-def _enum(value: Any, allowed: Iterable[str], path: str, name: str, problems: list[Problem]) -> str | None:
-    allowed = tuple(allowed)
-    if value in allowed:
-        return str(value)
-    problems.append(Problem(path, f"{name}: must be one of {', '.join(allowed)} (got {value!r})"))
-    return None
-
-
-def _enum_ci(value: Any, allowed: Mapping[str, str], path: str, name: str, problems: list[Problem]) -> str | None:
-    if isinstance(value, str) and value.lower() in allowed:
-        return allowed[value.lower()]
-    problems.append(Problem(path, f"{name}: must be one of {', '.join(allowed)} (got {value!r})"))
-    return None
 
 
 def _epoch(now: float | datetime) -> float:

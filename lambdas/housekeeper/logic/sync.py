@@ -426,10 +426,14 @@ def _as_policy(current: Mapping[str, Any] | None) -> Mapping[str, Any]:
 
 
 def _evaluate_stored(current: Mapping[str, Any] | None, images: Sequence[ImageRecord], now: float) -> Evaluation | None:
-    """The stored policy on the repository as it is; None when there is none (a missing policy expires nothing)."""
+    """The stored policy on the repository as it is; None when there is none (a missing policy expires nothing) or
+    when it cannot be read (then it differs from the desired policy, which replaces it where the guard allows)."""
     if current is None:
         return None
-    return evaluate(read_policy_document(current), images, now)
+    try:
+        return evaluate(read_policy_document(current), images, now)
+    except InvalidInput:
+        return None
 
 
 @dataclass(frozen=True)
