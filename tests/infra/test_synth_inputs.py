@@ -39,7 +39,7 @@ def test_a_broken_config_fails_the_build_with_every_json_path(tmp_path: Path) ->
 def test_a_config_that_is_not_json_fails_the_build(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text('{"version": 1,', encoding="utf-8")
-    with pytest.raises(InitialConfigInvalid, match=r"\$: not valid JSON"):
+    with pytest.raises(InitialConfigInvalid, match=r"line 1 column \d+: not valid JSON"):
         build_app({"housekeeper:configFile": str(path)})
 
 

@@ -86,7 +86,9 @@ def test_tag_twice_is_success_and_a_tag_on_another_image_is_a_conflict(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--image-tag", "1", "--tag", "bad/tag"], "not a legal Docker tag"),
+        (["--image-tag", "1", "--tag", "bad/tag"], "--tag: 'bad/tag' is not an image tag"),
+        (["--image-tag", "1", "--tag", "Prod-1\n"], "--tag: 'Prod-1\\n' is not an image tag"),
+        (["--image-tag", "1\n", "--tag", "Prod-1"], "--image-tag: '1\\n' is not an image tag"),
         (["--image-tag", "1", "--env", "prod", "--build", "1"], "--config"),
         (["--image-tag", "1", "--env", "qa", "--build", "1", "--config", EXAMPLE_CONFIG], "unknown environment 'qa'"),
         (["--image-tag", "1"], "--tag"),
@@ -94,10 +96,26 @@ def test_tag_twice_is_success_and_a_tag_on_another_image_is_a_conflict(
     ],
 )
 def test_bad_input_exits_2_and_says_why(
-    ecr: Any, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+    ecr: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
 ) -> None:
+    from housekeeper.cli import common
+
+    def no_aws() -> Any:
+        raise AssertionError("bad input must be refused before any AWS call")
+
+    monkeypatch.setattr(common, "ecr_gateway", no_aws)
     assert main(["tag", "--repository", "payments/api", *args]) == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("repository", ["Payments/API", "payments//api", "a", "payments/api\n", "-api", ""])
+def test_a_repository_name_ecr_would_refuse_exits_2_before_any_call(
+    repository: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["tag", f"--repository={repository}", "--image-tag", "1", "--tag", "Prod-1"]) == 2
+    assert "--repository" in capsys.readouterr().err
 
 
 def test_a_missing_image_exits_1(ecr: Any, capsys: pytest.CaptureFixture[str]) -> None:

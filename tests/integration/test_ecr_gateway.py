@@ -185,8 +185,35 @@ def test_put_image_sends_manifest_bytes_media_type_and_digest_guard() -> None:
                 "imageDigest": digest,
             },
         )
+        # After the write, the tag is looked up again: it must be on our digest.
+        stub.add_response("describe_images", {"imageDetails": [{"imageDigest": digest, "imagePushedAt": 1}]})
         assert Boto3EcrGateway(ecr).retag("api", digest, "Prod-1").status == TAGGED
         stub.assert_no_pending_responses()
+
+
+def test_a_tag_another_writer_moves_right_after_put_image_is_a_conflict_not_tagged() -> None:
+    """The race: our PutImage succeeds, then a CI job pushes the same tag to its own image (a mutable repository).
+    The tag is not on our digest any more, so the result says conflict and names the holder."""
+    ecr = boto3.client("ecr", region_name="us-east-1")
+    manifest = image_manifest("ours")
+    digest, theirs = sha256_digest(manifest), sha256_digest("theirs")
+    with Stubber(ecr) as stub:
+        stub.add_response("describe_images", {"imageDetails": [{"imageDigest": digest, "imagePushedAt": 1}]})
+        stub.add_client_error("describe_images", "ImageNotFoundException", http_status_code=400)
+        stub.add_response(
+            "batch_get_image",
+            {
+                "images": [
+                    {"imageId": {"imageDigest": digest}, "imageManifest": manifest, "imageManifestMediaType": DOCKER_V2}
+                ]
+            },
+        )
+        stub.add_response("put_image", {"image": {"imageId": {"imageDigest": digest, "imageTag": "Prod-7"}}})
+        stub.add_response("describe_images", {"imageDetails": [{"imageDigest": theirs, "imagePushedAt": 2}]})
+        outcome = Boto3EcrGateway(ecr).retag("api", digest, "Prod-7")
+        stub.assert_no_pending_responses()
+    assert outcome.status == CONFLICT
+    assert theirs in outcome.detail and "another writer" in outcome.detail
 
 
 def test_an_image_with_ecrs_maximum_of_1000_tags_is_reported_and_not_written() -> None:

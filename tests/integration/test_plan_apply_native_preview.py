@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 from housekeeper.aws.ecr import Boto3EcrGateway
-from housekeeper.cli import plan as plan_command
+from housekeeper.cli import common
 from housekeeper.cli.main import main
 from housekeeper.core.compiler import compile_policy
 from housekeeper.core.config import load_config
@@ -117,7 +117,7 @@ def stub_plan(
 @pytest.fixture
 def stubbed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Stubber, list[float], Path]:
     ecr = boto3.client("ecr", region_name="us-east-1")
-    monkeypatch.setattr(plan_command, "ecr_gateway", lambda: Boto3EcrGateway(ecr))
+    monkeypatch.setattr(common, "ecr_gateway", lambda: Boto3EcrGateway(ecr))
     sleeps: list[float] = []
     monkeypatch.setattr(time, "sleep", sleeps.append)
     config_file = tmp_path / "config.json"

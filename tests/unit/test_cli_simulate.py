@@ -72,7 +72,7 @@ def test_table_lists_each_action_and_a_summary(tmp_path: Path, capsys: pytest.Ca
     code, out, _ = simulate(capsys, tmp_path, example["policy"], example["images"], "--now", example["now"])
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["RULE", "ACTION", "DIGEST", "TAGS", "PUSHED", "STORAGE"]
+    assert lines[0].split() == ["RULE", "ACTION", "DIGEST", "PUSHED", "STORAGE", "TAGS"]
     assert any(example["names"]["A"] in line and "TRANSITION to ARCHIVE" in line for line in lines)
     assert any(example["names"]["C"] in line and "EXPIRE" in line and "ARCHIVE" in line for line in lines)
     assert "4 images: 1 expire, 1 transition to archive, 2 untouched (as of 2024-06-01T12:00:00+00:00)" in out
@@ -102,7 +102,11 @@ def test_invalid_policy_exits_2_naming_the_rule_and_constraint(
     ("images", "now", "message"),
     [
         ({"images": []}, "2024-06-01T00:00:00Z", "imageDetails"),
-        ([{"imageDigest": "sha256:a", "imagePushedAt": "last tuesday"}], "2024-06-01T00:00:00Z", "imagePushedAt"),
+        (
+            [{"imageDigest": "sha256:" + "a" * 64, "imagePushedAt": "last tuesday"}],
+            "2024-06-01T00:00:00Z",
+            "imagePushedAt",
+        ),
         ([], "tomorrow", "--now"),
     ],
 )

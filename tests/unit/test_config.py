@@ -265,7 +265,7 @@ def test_an_override_without_repositories_is_reported_once() -> None:
 
 
 def test_text_that_is_not_json_or_not_an_object_is_rejected() -> None:
-    assert "not valid JSON" in problems_of("{ not json")["$"]
+    assert "not valid JSON" in problems_of("{ not json")["line 1 column 3"]
     assert "must be an object" in problems_of("[1, 2]")["$"]
 
 

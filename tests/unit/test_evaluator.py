@@ -262,7 +262,7 @@ def test_an_image_being_restored_stays_in_the_archive_class() -> None:
 
     restoring = image_from_detail(
         {
-            "imageDigest": "sha256:restoring",
+            "imageDigest": "sha256:" + "7" * 64,
             "imageTags": ["v1"],
             "imagePushedAt": days_ago(400),
             "imageStatus": "ACTIVATING",

@@ -10,6 +10,7 @@ from housekeeper.core.errors import InvalidInput
 from housekeeper.core.images import ARCHIVE, STANDARD, image_from_detail, parse_images_document, parse_time
 
 EPOCH = 1_717_243_200.0  # 2024-06-01T12:00:00Z
+ABC, SUBJECT, C1, X = ("sha256:" + c * 64 for c in "abcd")
 
 
 @pytest.mark.parametrize(
@@ -40,7 +41,7 @@ def test_bad_times_name_the_field(value: Any) -> None:
 
 
 def detail(**fields: Any) -> dict[str, Any]:
-    return {"imageDigest": "sha256:abc", "imagePushedAt": "2024-06-01T12:00:00Z", **fields}
+    return {"imageDigest": ABC, "imagePushedAt": "2024-06-01T12:00:00Z", **fields}
 
 
 def test_full_detail() -> None:
@@ -50,8 +51,8 @@ def test_full_detail() -> None:
             imageSizeInBytes=1234,
             lastRecordedPullTime="2024-06-02T00:00:00Z",
             lastActivatedAt=EPOCH + 10,
-            subjectManifestDigest="sha256:subject",
-            childDigests=["sha256:c1"],
+            subjectManifestDigest=SUBJECT,
+            childDigests=[C1],
         )
     )
     assert record.tags == ("Prod-12", "latest")
@@ -59,8 +60,8 @@ def test_full_detail() -> None:
     assert record.last_pulled_at == EPOCH + 12 * 3600
     assert record.last_activated_at == EPOCH + 10
     assert record.size_bytes == 1234
-    assert record.subject_digest == "sha256:subject"
-    assert record.child_digests == ("sha256:c1",)
+    assert record.subject_digest == SUBJECT
+    assert record.child_digests == (C1,)
     assert record.storage_class == STANDARD and record.tagged
 
 
@@ -86,8 +87,8 @@ def test_activating_image_is_flagged() -> None:
         ({"imageDigest": ""}, "$.imageDigest"),
         ({"imageTags": "v1"}, "$.imageTags"),
         ({"imageTags": ["v1", 3]}, "$.imageTags"),
-        ({"childDigests": ["sha256:x", None]}, "$.childDigests"),
-        ({"childDigests": "sha256:x"}, "$.childDigests"),
+        ({"childDigests": [X, None]}, "$.childDigests"),
+        ({"childDigests": X}, "$.childDigests"),
         ({"imageSizeInBytes": "big"}, "$.imageSizeInBytes"),
     ],
 )
@@ -99,7 +100,7 @@ def test_bad_fields_are_named(fields: dict[str, Any], path: str) -> None:
 
 def test_missing_push_time_is_named() -> None:
     with pytest.raises(InvalidInput, match=r"imagePushedAt"):
-        image_from_detail({"imageDigest": "sha256:abc"})
+        image_from_detail({"imageDigest": ABC})
 
 
 def test_describe_images_output_or_bare_list() -> None:
@@ -116,5 +117,5 @@ def test_other_documents_are_rejected(document: Any) -> None:
 
 def test_bad_entry_path_includes_its_index() -> None:
     with pytest.raises(InvalidInput) as caught:
-        parse_images_document({"imageDetails": [detail(), {"imageDigest": "sha256:x", "imagePushedAt": "no"}]})
+        parse_images_document({"imageDetails": [detail(), {"imageDigest": X, "imagePushedAt": "no"}]})
     assert caught.value.problems[0].path == "$.imageDetails[1].imagePushedAt"

@@ -13,7 +13,7 @@ from housekeeper.cli import common
 from housekeeper.cli.main import main
 from housekeeper.core.images import ImageRecord
 
-from tests.fakes import FakeEcs, FakeEvents, FakeLambda, FakeScheduler
+from tests.fakes import fake_sources
 
 NOW = 1_700_000_000
 DAY = 86_400
@@ -48,16 +48,9 @@ class _Inspector:
 
 @pytest.fixture
 def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    # Patch the class, not common.ecr_gateway: CLI modules imported meanwhile (main imports them all) would keep
-    # the stand-in function for the rest of the worker's tests.
-    monkeypatch.setattr(common, "Boto3EcrGateway", _Ecr)
-    for name, fake in (
-        ("Boto3EcsGateway", FakeEcs),
-        ("Boto3LambdaGateway", FakeLambda),
-        ("Boto3SchedulerGateway", FakeScheduler),
-        ("Boto3EventsGateway", FakeEvents),
-    ):
-        monkeypatch.setattr(common, name, fake)  # the in-use inventory: nothing in use
+    # The CLI modules call their gateways through `common` at run time, so patching `common` reaches them all.
+    monkeypatch.setattr(common, "ecr_gateway", _Ecr)
+    monkeypatch.setattr(common, "inventory_sources", fake_sources)  # the in-use inventory: nothing in use
     monkeypatch.setattr("housekeeper.aws.inspector.Boto3InspectorGateway", _Inspector)
     path = tmp_path / "config.json"
     path.write_text(

@@ -26,7 +26,7 @@ from housekeeper.aws.ports import ManifestDocument, PreviewStatus, RepositoryInf
 from housekeeper.aws.session import client as make_client
 from housekeeper.core.images import ImageRecord, image_from_detail
 from housekeeper.core.manifests import BATCH_GET_IMAGE_LIMIT, MANIFEST_MEDIA_TYPES, is_index, links_of_manifest
-from housekeeper.core.policy import policy_text
+from housekeeper.core.policy import policy_text, read_policy_document
 
 # ECR allows at most 1,000 tags on one image.
 MAX_TAGS_PER_IMAGE = 1000
@@ -209,6 +209,13 @@ class Boto3EcrGateway:
             raise translate(exc, "ecr:PutImage", f"{repository}:{tag}") from exc
         except BotoCoreError as exc:
             raise translate(exc, "ecr:PutImage", f"{repository}:{tag}") from exc
+        # Another writer may have pushed the same tag between our check and PutImage (on a mutable repository
+        # the last push wins): the tag counts as ours only if it is on our digest now.
+        holder = self.digest_of_tag(repository, tag)
+        if holder != digest:
+            return RetagOutcome(
+                repository, digest, tag, CONFLICT, f"'{tag}' was moved to {holder} by another writer after PutImage"
+            )
         return RetagOutcome(repository, digest, tag, TAGGED)
 
     def batch_delete_images(self, repository: str, digests: Sequence[str]) -> list[str]:
@@ -233,8 +240,7 @@ class Boto3EcrGateway:
             if exc.code == "LifecyclePolicyNotFoundException":
                 return None
             raise
-        policy: dict[str, Any] = json.loads(response["lifecyclePolicyText"])
-        return policy
+        return read_policy_document(str(response["lifecyclePolicyText"]))
 
     def put_lifecycle_policy(self, repository: str, policy: Mapping[str, Any]) -> None:
         with aws_call("ecr:PutLifecyclePolicy", repository):

@@ -11,15 +11,9 @@ import sys
 import textwrap
 from typing import Any
 
-from housekeeper.cli.common import (
-    add_config_source_arguments,
-    ecr_gateway,
-    ecs_gateway,
-    load_config_from_args,
-    logs_to_stderr,
-)
+from housekeeper.cli import common
+from housekeeper.cli.commands import HELP
 from housekeeper.cli.output import EXIT_FAILURE, EXIT_OK, add_output_argument, print_json, print_table, progress
-from housekeeper.logic.tagging import CONFLICT, FAILED, clusters_in_environments, iter_backfill
 
 COLUMNS = ("cluster", "service", "repository", "digest", "tag", "status", "reason")
 
@@ -27,7 +21,7 @@ COLUMNS = ("cluster", "service", "repository", "digest", "tag", "status", "reaso
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "backfill",
-        help="tag the images ECS runs now with their env tag (dry run unless --yes)",
+        help=HELP["backfill"],
         description=textwrap.fill(
             "Walk every ECS cluster whose name matches a configured environment, find the digests its tasks run "
             "now, and add <tagPrefix>-<build> to each (build from the image tag or the digest's ECR tags). "
@@ -43,16 +37,18 @@ def register(subparsers: Any) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_config_source_arguments(parser)
+    common.add_config_source_arguments(parser)
     parser.add_argument("--yes", action="store_true", help="apply: add the tags (default: dry run)")
     add_output_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    logs_to_stderr()
-    config = load_config_from_args(args)
-    ecr, ecs = ecr_gateway(), ecs_gateway()
+    from housekeeper.logic.tagging import CONFLICT, FAILED, clusters_in_environments, iter_backfill
+
+    common.logs_to_stderr()
+    config = common.load_config_from_args(args)
+    ecr, ecs = common.ecr_gateway(), common.ecs_gateway()
     clusters = clusters_in_environments(config, ecs)
     outcomes = list(iter_backfill(config, ecr, ecs, progress(clusters, "clusters"), apply=args.yes))
     counts: dict[str, int] = {}

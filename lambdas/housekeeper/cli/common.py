@@ -1,29 +1,40 @@
-"""Shared CLI plumbing: where the config comes from (`--config F | --parameter P`) and the AWS gateways.
+"""Shared CLI plumbing: where the config comes from (`--config F | --parameter P`), local checks of arguments, and
+the AWS gateways.
 
-Commands that read AWS build their gateways here so that they all honour the same settings: boto3's standard
-credentials and region, `AWS_ENDPOINT_URL` for an emulator, and adaptive retries.
+This module is imported by every command, so it stays light: nothing here imports boto3, botocore or Powertools at
+import time. The offline commands (`validate`, `policy`, `simulate`) never load them; the AWS gateways are built
+on demand, honouring boto3's standard credentials and region, `AWS_ENDPOINT_URL` for an emulator, and adaptive
+retries.
+
+Arguments that name AWS things are checked here against ECR's own grammars before any call is made, so bad input
+exits 2 with the flag's name instead of reaching AWS.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
+import re
 import sys
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from housekeeper.aws.ecr import Boto3EcrGateway
-from housekeeper.aws.ecs import Boto3EcsGateway
-from housekeeper.aws.events import Boto3EventsGateway
-from housekeeper.aws.lambda_functions import Boto3LambdaGateway
-from housekeeper.aws.scheduler import Boto3SchedulerGateway
-from housekeeper.aws.ssm import Boto3SsmGateway
-from housekeeper.core.config import Config, load_config
 from housekeeper.core.errors import InvalidInput, Problem
-from housekeeper.core.images import parse_time
-from housekeeper.logic.config_source import CONFIG_PARAMETER_VARIABLE, read_config
-from housekeeper.logic.inventory import InventorySources
+from housekeeper.core.names import has_control_characters, is_digest, is_repository_name, is_tag
+from housekeeper.settings import CONFIG_PARAMETER_VARIABLE
+
+if TYPE_CHECKING:
+    from housekeeper.aws.ecr import Boto3EcrGateway
+    from housekeeper.aws.ecs import Boto3EcsGateway
+    from housekeeper.aws.ssm import Boto3SsmGateway
+    from housekeeper.core.config import Config
+    from housekeeper.logic.inventory import InventorySources
+
+# SSM parameter names: letters, digits, '_', '.', '-' and '/' (up to 1,011 characters), or the parameter's ARN.
+_PARAMETER_NAME = re.compile(
+    r"[a-zA-Z0-9_./-]{1,1011}|arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[a-zA-Z0-9_./-]{1,1011}"
+)
+MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
 def add_config_source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,51 +51,120 @@ def add_config_source_arguments(parser: argparse.ArgumentParser) -> None:
 def read_text(path: str, what: str) -> str:
     """A file's text, or stdin for '-'; an unreadable file is bad input (exit 2), not a crash."""
     if path == "-":
-        return sys.stdin.read()
+        try:
+            return sys.stdin.read()
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"cannot read {what}", [Problem("stdin", f"not UTF-8 text: {exc.reason}")]) from None
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        with open(path, encoding="utf-8") as file:  # noqa: PTH123  (pathlib costs an import on every command)
+            text = file.read(MAX_FILE_BYTES + 1)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InvalidInput(f"cannot read {what}", [Problem(path, reason)]) from None
+    if len(text) > MAX_FILE_BYTES:
+        raise InvalidInput(f"cannot read {what}", [Problem(path, f"larger than {MAX_FILE_BYTES >> 20} MiB")])
+    return text
 
 
 def now_from_argument(value: str | None) -> float:
     """`--now` (ISO-8601 or epoch seconds) as epoch seconds; the current time when not given. Bad input exits 2."""
     if value is None:
         return time.time()
+    from housekeeper.core.images import parse_time
+
     try:
         return parse_time(value, "--now")
     except InvalidInput as exc:
         raise InvalidInput("--now", exc.problems) from None
 
 
+def check_repository(value: str, flag: str = "--repository") -> str:
+    """An ECR repository name (ECR's grammar), before any call names it."""
+    if not is_repository_name(value):
+        raise InvalidInput(
+            "arguments",
+            [Problem(flag, f"{ascii(value)[:80]} is not an ECR repository name (lowercase a-z, 0-9, '._-/', 2-256)")],
+        )
+    return value
+
+
+def check_tag(value: str, flag: str) -> str:
+    if not is_tag(value):
+        grammar = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+        raise InvalidInput("arguments", [Problem(flag, f"{ascii(value)[:80]} is not an image tag ({grammar})")])
+    return value
+
+
+def check_digest(value: str, flag: str = "--digest") -> str:
+    if not is_digest(value):
+        raise InvalidInput(
+            "arguments", [Problem(flag, f"{ascii(value)[:80]} is not an image digest (sha256:<64 hex digits>)")]
+        )
+    return value
+
+
+def check_globs(values: list[str], flag: str = "--repository") -> list[str]:
+    """Name globs (`--repository 'payments/*'`): one line of printable text each."""
+    for value in values:
+        if not value or has_control_characters(value) or len(value) > 512:
+            raise InvalidInput("arguments", [Problem(flag, f"{ascii(value)[:80]} is not a usable name glob")])
+    return values
+
+
+def check_parameter_name(value: str, flag: str = "--parameter") -> str:
+    if not _PARAMETER_NAME.fullmatch(value):
+        raise InvalidInput("arguments", [Problem(flag, f"{ascii(value)[:80]} is not an SSM parameter name or ARN")])
+    return value
+
+
 def load_config_from_args(args: argparse.Namespace) -> Config:
-    """The validated config from --config, --parameter or $HOUSEKEEPER_CONFIG_PARAMETER. Bad config exits 2."""
+    """The validated config from --config, --parameter or $HOUSEKEEPER_CONFIG_PARAMETER. Bad or missing config: 2."""
+    from housekeeper.core.config import load_config
+
     if getattr(args, "config", None):
         return load_config(read_text(args.config, "config"))
+    flag = "--parameter" if getattr(args, "parameter", None) else CONFIG_PARAMETER_VARIABLE
     parameter = getattr(args, "parameter", None) or os.environ.get(CONFIG_PARAMETER_VARIABLE)
     if not parameter:
         raise InvalidInput(
             "no config",
             [Problem("--config", f"give --config FILE or --parameter NAME (or set {CONFIG_PARAMETER_VARIABLE})")],
         )
-    return read_config(ssm_gateway(), parameter, force_fetch=True)
+    check_parameter_name(parameter, flag)
+    from housekeeper.aws.errors import NotFound
+    from housekeeper.logic.config_source import read_config
+
+    try:
+        return read_config(ssm_gateway(), parameter, force_fetch=True)
+    except NotFound as exc:  # a missing config is the operator's input, like a missing file: exit 2
+        raise InvalidInput("no config", [Problem(flag, f"the SSM parameter '{parameter}' does not exist")]) from exc
 
 
 def ecr_gateway() -> Boto3EcrGateway:
+    from housekeeper.aws.ecr import Boto3EcrGateway
+
     return Boto3EcrGateway()
 
 
 def ecs_gateway() -> Boto3EcsGateway:
+    from housekeeper.aws.ecs import Boto3EcsGateway
+
     return Boto3EcsGateway()
 
 
 def ssm_gateway() -> Boto3SsmGateway:
+    from housekeeper.aws.ssm import Boto3SsmGateway
+
     return Boto3SsmGateway()
 
 
 def inventory_sources() -> InventorySources:
     """The gateways the in-use inventory reads: ECS, Lambda, EventBridge Scheduler and EventBridge."""
+    from housekeeper.aws.events import Boto3EventsGateway
+    from housekeeper.aws.lambda_functions import Boto3LambdaGateway
+    from housekeeper.aws.scheduler import Boto3SchedulerGateway
+    from housekeeper.logic.inventory import InventorySources
+
     return InventorySources(
         ecs=ecs_gateway(),
         lambdas=Boto3LambdaGateway(),
@@ -105,9 +185,11 @@ class _CurrentStderr:
 
 def logs_to_stderr() -> None:
     """Keep stdout for the command's output: the shared Powertools logger writes JSON lines to stdout otherwise."""
+    import logging
+
     from housekeeper.observability import logger
 
-    handler = logger.registered_handler
+    handler: Any = logger.registered_handler
     if isinstance(handler, logging.StreamHandler) and not isinstance(handler.stream, _CurrentStderr):
         handler.stream = _CurrentStderr()
     if os.environ.get("POWERTOOLS_LOG_LEVEL") is None and os.environ.get("LOG_LEVEL") is None:

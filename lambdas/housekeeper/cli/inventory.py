@@ -12,17 +12,14 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from housekeeper.cli.common import (
-    add_config_source_arguments,
-    ecr_gateway,
-    inventory_sources,
-    load_config_from_args,
-    logs_to_stderr,
-)
+from housekeeper.cli import common
+from housekeeper.cli.commands import HELP
 from housekeeper.cli.output import EXIT_OK, add_output_argument, print_json, print_table
-from housekeeper.logic.inventory import RepositoryUses, resolve_inventory, scan_inventory
+
+if TYPE_CHECKING:
+    from housekeeper.logic.inventory import RepositoryUses
 
 COLUMNS = ("repository", "digest", "tags", "consumer", "source", "image as named")
 
@@ -38,7 +35,7 @@ def _short(image: str) -> str:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "inventory",
-        help="what is in use, per repository and consumer (the images the safety model protects)",
+        help=HELP["inventory"],
         description=textwrap.fill(
             "Scan what uses images (ECS running tasks and services of every desired count, Lambda container-image "
             "functions and their aliases, EventBridge Scheduler schedules and EventBridge rules that run ECS "
@@ -54,7 +51,7 @@ def register(subparsers: Any) -> None:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_config_source_arguments(parser)
+    common.add_config_source_arguments(parser)
     parser.add_argument(
         "--repository", action="append", metavar="GLOB", default=[], help="only repositories matching this glob"
     )
@@ -63,12 +60,15 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logs_to_stderr()
-    config = load_config_from_args(args)
+    from housekeeper.logic.inventory import resolve_inventory, scan_inventory
+
+    common.check_globs(args.repository)
+    common.logs_to_stderr()
+    config = common.load_config_from_args(args)
     if not config.safety.protect_in_use:
         print("note: safety.protectInUse is false: the sync does not use this inventory", file=sys.stderr)
-    inventory = scan_inventory(config.safety.in_use, inventory_sources())
-    repositories = resolve_inventory(inventory, ecr_gateway(), args.repository)
+    inventory = scan_inventory(config.safety.in_use, common.inventory_sources())
+    repositories = resolve_inventory(inventory, common.ecr_gateway(), args.repository)
     if args.output == "json":
         print_json(
             {

@@ -11,26 +11,35 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from importlib import metadata
+from typing import Any, NoReturn
 
-from housekeeper.cli.output import EXIT_BAD_INPUT, EXIT_FAILURE, report_error
+from housekeeper.cli.commands import COMMANDS
+from housekeeper.cli.output import EXIT_BAD_INPUT, EXIT_FAILURE, one_line, report_error
 from housekeeper.core.errors import HousekeeperError, InvalidInput
 
-# Order is the order of `housekeeper --help`. Each module has `register(subparsers)` that sets `func`.
-COMMAND_MODULES = (
-    "validate",
-    "policy",
-    "simulate",
-    "tag",
-    "backfill",
-    "plan",
-    "inventory",
-    "report",
-)
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad argument reported like any other bad input: one line on stderr, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"error: arguments: {one_line(message)} (see {self.prog} --help)\n")
+        raise SystemExit(EXIT_BAD_INPUT)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class _VersionAction(argparse.Action):
+    """--version, looked up only when asked for (package metadata is slow to import)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any, **__: Any) -> None:
+        print(f"{parser.prog} {_installed_version()}")
+        parser.exit()
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; only the module of the command named in `argv` is imported (all of them when `argv` is None)."""
+    parser = _Parser(
         prog="housekeeper",
         description=(
             "Keep ECR repositories clean: env tags on the digests ECS runs, and lifecycle policies kept in step "
@@ -38,15 +47,31 @@ def build_parser() -> argparse.ArgumentParser:
             "risk, 2 bad input."
         ),
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_installed_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show the installed version and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"housekeeper.cli.{name}")
-        module.register(subparsers)
+    selected = _selected_command(argv)
+    registered: set[str] = set()
+    for name, module_name, help_text in COMMANDS:
+        if selected is None or module_name == selected:
+            if module_name not in registered:
+                module: Any = importlib.import_module(f"housekeeper.cli.{module_name}")
+                module.register(subparsers)
+                registered.add(module_name)
+        else:
+            subparsers.add_parser(name, help=help_text)  # listed in --help; its module is not loaded
     return parser
 
 
+def _selected_command(argv: Sequence[str] | None) -> str | None:
+    """The module of the command `argv` names (its first word that is not an option), if it names a known one."""
+    words = [word for word in (sys.argv[1:] if argv is None else argv) if not word.startswith("-")]
+    modules = {name: module for name, module, _ in COMMANDS}
+    return modules.get(words[0]) if words else None
+
+
 def _installed_version() -> str:
+    from importlib import metadata
+
     try:
         return metadata.version("ecr-housekeeper")
     except metadata.PackageNotFoundError:  # running from a source tree that was not pip-installed
@@ -54,7 +79,7 @@ def _installed_version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return _run(args)

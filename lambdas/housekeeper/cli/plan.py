@@ -16,31 +16,15 @@ import argparse
 import sys
 import textwrap
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from housekeeper.cli.common import (
-    add_config_source_arguments,
-    ecr_gateway,
-    inventory_sources,
-    load_config_from_args,
-    logs_to_stderr,
-)
+from housekeeper.cli import common
+from housekeeper.cli.commands import HELP
 from housekeeper.cli.output import EXIT_FAILURE, EXIT_OK, add_output_argument, print_json, print_table, progress
-from housekeeper.core.config import Config
-from housekeeper.logic.inventory import InventoryScanner
-from housekeeper.logic.sync import (
-    AT_RISK,
-    BLOCKED,
-    FAILED,
-    MANUAL,
-    POLICY_DIFFERS,
-    PreviewComparison,
-    SyncResult,
-    SyncRun,
-    native_preview,
-    repositories_in_scope,
-    sync_repository,
-)
+
+if TYPE_CHECKING:
+    from housekeeper.core.config import Config
+    from housekeeper.logic.sync import PreviewComparison, SyncResult
 
 COLUMNS = ("repository", "action", "reason", "images", "expiring", "transitioning", "protected", "in-use at risk")
 
@@ -50,11 +34,7 @@ def register(subparsers: Any) -> None:
         applying = name == "apply"
         parser = subparsers.add_parser(
             name,
-            help=(
-                "write the lifecycle policies that plan shows, with the same guard (only with --yes)"
-                if applying
-                else "per repository: policy drift, images that would expire, safety guard verdicts (writes nothing)"
-            ),
+            help=HELP[name],
             description=textwrap.fill(
                 (
                     "Sync every in-scope repository's lifecycle policy with the config, as the sync Lambdas do: "
@@ -78,7 +58,7 @@ def register(subparsers: Any) -> None:
             ),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        add_config_source_arguments(parser)
+        common.add_config_source_arguments(parser)
         parser.add_argument(
             "--repository",
             action="append",
@@ -98,11 +78,24 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    logs_to_stderr()
-    config = load_config_from_args(args)
+    from housekeeper.logic.inventory import InventoryScanner
+    from housekeeper.logic.sync import (
+        AT_RISK,
+        BLOCKED,
+        FAILED,
+        MANUAL,
+        SyncRun,
+        native_preview,
+        repositories_in_scope,
+        sync_repository,
+    )
+
+    common.check_globs(args.repository)
+    common.logs_to_stderr()
+    config = common.load_config_from_args(args)
     write = bool(getattr(args, "yes", False))
-    ecr = ecr_gateway()
-    sync_run = SyncRun(config, ecr, inventory_sources(), write=write, scanner=InventoryScanner())
+    ecr = common.ecr_gateway()
+    sync_run = SyncRun(config, ecr, common.inventory_sources(), write=write, scanner=InventoryScanner())
     for relaxation in config.safety.relaxations():
         print(f"warning: safety relaxed: {relaxation}", file=sys.stderr)
     names = list(repositories_in_scope(ecr, config, args.repository))
@@ -134,6 +127,8 @@ def _print(
     previews: dict[str, PreviewComparison],
     write: bool,
 ) -> None:
+    from housekeeper.logic.sync import BLOCKED, FAILED, POLICY_DIFFERS
+
     counts = _counts(results)
     if args.output == "json":
         repositories: list[dict[str, Any]] = []

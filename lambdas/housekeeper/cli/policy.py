@@ -10,6 +10,7 @@ import sys
 import textwrap
 from typing import Any
 
+from housekeeper.cli.commands import HELP
 from housekeeper.cli.common import read_text
 from housekeeper.cli.output import EXIT_OK, add_output_argument, print_json, print_table
 from housekeeper.core.compiler import compile_policy
@@ -20,7 +21,7 @@ from housekeeper.core.policy import policy_text, require_valid_policy
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "policy",
-        help="print the lifecycle policy JSON that a repository gets from the config",
+        help=HELP["policy"],
         description=textwrap.fill(
             "Compile the central config for one repository (overrides that match its name applied) and print the "
             "lifecycle policy. The policy is checked against every ECR constraint first. Exit 2 on a bad config. "

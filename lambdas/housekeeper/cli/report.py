@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from housekeeper.cli import common
+from housekeeper.cli.commands import HELP
 from housekeeper.cli.output import (
     EXIT_OK,
     add_output_argument,
@@ -15,18 +16,11 @@ from housekeeper.cli.output import (
     print_table,
     progress,
 )
-from housekeeper.core.config import Config
 from housekeeper.core.errors import InvalidInput, Problem
-from housekeeper.logic.inventory import scan_inventory
-from housekeeper.logic.report import (
-    BYTES_PER_GB,
-    Planner,
-    Report,
-    build_report,
-    desired_policy_outcome,
-    protected_policy_outcome,
-)
-from housekeeper.logic.report_html import render_html
+
+if TYPE_CHECKING:
+    from housekeeper.core.config import Config
+    from housekeeper.logic.report import Planner, Report
 
 DESCRIPTION = """\
 For every repository in scope: images, storage and Amazon Inspector findings by severity now, and the same
@@ -47,7 +41,7 @@ compressed sizes ECR reports; layers shared between images are billed once, so r
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "report",
-        help="images, storage and Inspector findings per repository, now and after the policy",
+        help=HELP["report"],
         description=DESCRIPTION,
         epilog=(
             "examples:\n"
@@ -72,6 +66,8 @@ def register(subparsers: Any) -> None:
 
 
 def _gb(size: int) -> str:
+    from housekeeper.logic.report import BYTES_PER_GB
+
     return f"{size / BYTES_PER_GB:,.1f}"
 
 
@@ -130,6 +126,11 @@ def print_report_table(report: Report) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from housekeeper.aws.inspector import Boto3InspectorGateway
+    from housekeeper.logic.inventory import scan_inventory
+    from housekeeper.logic.report import build_report, desired_policy_outcome, protected_policy_outcome
+    from housekeeper.logic.report_html import render_html
+
+    common.check_globs(args.repository)
 
     common.logs_to_stderr()
     now = common.now_from_argument(args.now)

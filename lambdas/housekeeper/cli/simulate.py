@@ -7,14 +7,16 @@ ECR's own preview is asynchronous and takes minutes; this runs the exact offline
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from typing import Any
 
+from housekeeper.cli.commands import HELP
 from housekeeper.cli.common import now_from_argument, read_text
-from housekeeper.cli.output import EXIT_OK, add_output_argument, print_json, print_table
+from housekeeper.cli.output import EXIT_OK, add_output_argument, print_json
 from housekeeper.core.errors import InvalidInput, Problem
 from housekeeper.core.evaluator import TRANSITION, Evaluation, evaluate, format_time
 from housekeeper.core.images import ImageRecord, parse_images_document
+from housekeeper.core.jsonio import load_json
 from housekeeper.core.manifests import read_manifests_document, with_links
 from housekeeper.core.policy import read_policy_document, require_valid_policy
 
@@ -58,7 +60,7 @@ exit codes: 0 evaluated; 2 invalid policy, images or --now.
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "simulate",
-        help="offline preview: which images a lifecycle policy would expire or archive",
+        help=HELP["simulate"],
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -103,38 +105,43 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _parse_json(text: str, what: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(
-            what, [Problem("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
-        ) from None
+    """Strict JSON; describe-images output is large and of a known shape, so only the decoder limits its nesting."""
+    return load_json(text, what, max_depth=None)
+
+
+# Streamed table: fixed column widths, so 100,000 rows go out as they are formatted, never held as one text.
+_COLUMNS = (("RULE", 5), ("ACTION", 24), ("DIGEST", 71), ("PUSHED", 25), ("STORAGE", 8), ("TAGS", 0))
 
 
 def _print_table(evaluation: Evaluation, images: list[ImageRecord], now: float) -> None:
-    rows = []
-    for action in evaluation.actions:
-        image = action.image
-        verb = f"TRANSITION to {action.target_storage_class}" if action.action_type == TRANSITION else "EXPIRE"
-        rows.append(
-            [
-                action.rule_priority,
+    out = sys.stdout
+    if evaluation.actions:
+        out.write("  ".join(name.ljust(width) for name, width in _COLUMNS).rstrip() + "\n")
+        out.write("  ".join("-" * (width or 20) for _, width in _COLUMNS) + "\n")
+        lines: list[str] = []
+        for action in evaluation.actions:
+            image = action.image
+            verb = f"TRANSITION to {action.target_storage_class}" if action.action_type == TRANSITION else "EXPIRE"
+            cells = (
+                str(action.rule_priority),
                 verb,
                 image.digest,
-                ", ".join(image.tags) or "<untagged>",
                 format_time(image.pushed_at),
                 image.storage_class,
-            ]
-        )
-    if rows:
-        print_table(["RULE", "ACTION", "DIGEST", "TAGS", "PUSHED", "STORAGE"], rows)
+            )
+            row = "  ".join(cell.ljust(width) for cell, (_, width) in zip(cells, _COLUMNS, strict=False))
+            lines.append(f"{row}  {', '.join(image.tags) or '<untagged>'}\n")
+            if len(lines) == 1000:
+                out.write("".join(lines))
+                lines.clear()
+        out.write("".join(lines))
     kept = len(images) - len(evaluation.actions)
     summary = (
         f"{len(images)} images: {len(evaluation.expiring_digests)} expire, "
         f"{len(evaluation.transitioning_digests)} transition to archive, {kept} untouched "
         f"(as of {format_time(now)})"
     )
-    print(("\n" if rows else "") + summary)
+    print(("\n" if evaluation.actions else "") + summary)
     if evaluation.kept_by_manifest_list:
         print(f"{len(evaluation.kept_by_manifest_list)} image(s) spared: referenced by a manifest list that is kept")
     if evaluation.cascading_referrers:

@@ -11,20 +11,17 @@ import argparse
 import textwrap
 from typing import Any
 
-from housekeeper.aws.ports import ALREADY_PRESENT, CONFLICT, TAG_LIMIT, TAGGED
-from housekeeper.cli.common import add_config_source_arguments, ecr_gateway, load_config_from_args, logs_to_stderr
+from housekeeper.cli import common
+from housekeeper.cli.commands import HELP
 from housekeeper.cli.output import EXIT_FAILURE, EXIT_OK, add_output_argument, print_json, print_table
 from housekeeper.core.errors import InvalidInput, Problem
 from housekeeper.core.resolution import env_tag
-from housekeeper.logic.tagging import retag_image
-
-STATUS_EXIT = {TAGGED: EXIT_OK, ALREADY_PRESENT: EXIT_OK, CONFLICT: EXIT_FAILURE, TAG_LIMIT: EXIT_FAILURE}
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "tag",
-        help="add a tag to an ECR image, byte-exact (the pipeline retag)",
+        help=HELP["tag"],
         description=textwrap.fill(
             "Add a tag to one image, found by an existing tag or by digest. The manifest is fetched with every "
             "manifest media type accepted and put back unchanged, so the digest never changes and multi-arch "
@@ -47,7 +44,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--tag", metavar="NEW", help="the tag to add")
     parser.add_argument("--env", metavar="ENV", help="environment name from the config (with --build)")
     parser.add_argument("--build", metavar="B", help="build number (with --env)")
-    add_config_source_arguments(parser)
+    common.add_config_source_arguments(parser)
     add_output_argument(parser)
     parser.set_defaults(func=run)
 
@@ -59,7 +56,7 @@ def _new_tag(args: argparse.Namespace) -> str:
         return str(args.tag)
     if not (args.env and args.build):
         raise InvalidInput("tag", [Problem("--tag", "give --tag NEW, or --env ENV with --build B")])
-    config = load_config_from_args(args)
+    config = common.load_config_from_args(args)
     environment = config.environment(args.env)
     if environment is None:
         names = ", ".join(e.name for e in config.environments)
@@ -72,10 +69,29 @@ def _new_tag(args: argparse.Namespace) -> str:
     return tag
 
 
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Everything that names an AWS thing is checked against ECR's grammar before any call (exit 2 otherwise)."""
+    common.check_repository(args.repository)
+    if args.image_tag is not None:
+        common.check_tag(args.image_tag, "--image-tag")
+    if args.digest is not None:
+        common.check_digest(args.digest)
+    if args.tag is not None:
+        common.check_tag(args.tag, "--tag")
+    if args.env is not None and not args.env.isprintable():
+        raise InvalidInput("arguments", [Problem("--env", f"{ascii(args.env)[:60]} is not an environment name")])
+    if args.build is not None and not args.build.isprintable():
+        raise InvalidInput("arguments", [Problem("--build", f"{ascii(args.build)[:60]} is not a build number")])
+
+
 def run(args: argparse.Namespace) -> int:
-    logs_to_stderr()
+    from housekeeper.aws.ports import ALREADY_PRESENT, CONFLICT, TAG_LIMIT, TAGGED
+    from housekeeper.logic.tagging import retag_image
+
+    _check_arguments(args)
+    common.logs_to_stderr()
     new_tag = _new_tag(args)
-    outcome = retag_image(ecr_gateway(), args.repository, new_tag, digest=args.digest, image_tag=args.image_tag)
+    outcome = retag_image(common.ecr_gateway(), args.repository, new_tag, digest=args.digest, image_tag=args.image_tag)
     result = {
         "repository": outcome.repository,
         "digest": outcome.digest,
@@ -87,4 +103,5 @@ def run(args: argparse.Namespace) -> int:
         print_json(result)
     else:
         print_table(("repository", "digest", "tag", "status", "detail"), [list(result.values())])
-    return STATUS_EXIT.get(outcome.status, EXIT_FAILURE)
+    exits = {TAGGED: EXIT_OK, ALREADY_PRESENT: EXIT_OK, CONFLICT: EXIT_FAILURE, TAG_LIMIT: EXIT_FAILURE}
+    return exits.get(outcome.status, EXIT_FAILURE)

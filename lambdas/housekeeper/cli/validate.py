@@ -10,6 +10,7 @@ import sys
 from dataclasses import replace
 from typing import Any
 
+from housekeeper.cli.commands import HELP
 from housekeeper.cli.common import read_text
 from housekeeper.cli.output import EXIT_BAD_INPUT, EXIT_OK, add_output_argument, print_json, print_table
 from housekeeper.core.compiler import compile_policy_for
@@ -20,7 +21,7 @@ from housekeeper.core.errors import ConfigInvalid, Problem
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "validate",
-        help="check a config file; exit 2 listing every problem with its JSON path",
+        help=HELP["validate"],
         description=(
             "Validate a central config file (the JSON kept in the SSM parameter): its fields, the checks across "
             "fields (unique environment names and tag prefixes, ...), and the lifecycle policy it compiles to "

@@ -7,15 +7,16 @@ config wants the whole list, not one error per deploy).
 
 from __future__ import annotations
 
-import difflib
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
-from housekeeper.core.errors import ConfigInvalid, Problem
+from housekeeper.core.errors import ConfigInvalid, InvalidInput, Problem
+from housekeeper.core.jsonio import load_json
+from housekeeper.core.names import TAG_PATTERN, has_control_characters
+from housekeeper.core.regex_safety import regex_problem
 from housekeeper.core.rules import MAX_WILDCARDS as MAX_WILDCARDS
 from housekeeper.core.rules import MIN_ARCHIVE_DAYS as MIN_ARCHIVE_DAYS
 
@@ -24,7 +25,7 @@ MODES: tuple[str, ...] = ("preview", "enforce")
 
 CONFIG_VERSION = 1
 # Docker's tag grammar: first character a word character, then word characters, dots and dashes, 128 at most.
-DOCKER_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+DOCKER_TAG_RE = re.compile(TAG_PATTERN)
 # A tag prefix leaves room for "-<build>" inside Docker's 128 characters.
 MAX_TAG_PREFIX_LENGTH = 100
 ENV_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -39,6 +40,8 @@ DEFAULT_BUILD_TAG_PATTERN = "^[0-9]+$"
 # may start with it, and no protect pattern may match it: a pin must never keep an image once its consumer is gone.
 PIN_TAG_PREFIX = "hk-pin-"
 _SAMPLE_PIN_TAG = PIN_TAG_PREFIX + "0" * 64
+# A cluster or repository glob longer than any name it could match (ECS: 255, ECR: 256) is a mistake.
+MAX_GLOB_LENGTH = 512
 # keep and the day counts become ECR's countNumber, a 32-bit integer.
 MAX_COUNT = 2**31 - 1
 
@@ -270,7 +273,7 @@ class _Collector:
     def check_keys(self, obj: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> None:
         for key in obj:
             if key not in allowed:
-                suggestion = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+                suggestion = _close_matches(str(key), allowed)
                 hint = f"; did you mean '{suggestion[0]}'?" if suggestion else f"; allowed: {', '.join(allowed)}"
                 self.add(f"{path}.{key}", f"unknown key '{key}'{hint}")
 
@@ -291,6 +294,13 @@ class _Collector:
             self.add(path, f"must be at most {maximum}, got {value}")
             return None
         return value
+
+    def glob(self, value: str, path: str) -> None:
+        """A name glob (clusters, repositories): printable text only, so it can never smuggle a line break."""
+        if has_control_characters(value):
+            self.add(path, f"{ascii(value)[:60]} holds a control character; a name glob is one line of text")
+        elif len(value) > MAX_GLOB_LENGTH:
+            self.add(path, f"is {len(value)} characters; at most {MAX_GLOB_LENGTH}")
 
     def string(self, value: Any, path: str) -> str | None:
         if not isinstance(value, str) or not value:
@@ -319,6 +329,13 @@ class _Collector:
         return tuple(items)
 
 
+def _close_matches(word: str, choices: Any) -> list[str]:
+    """The did-you-mean suggestion (difflib is imported only when a config has a typo)."""
+    import difflib
+
+    return difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+
+
 def _type_name(value: Any) -> str:
     if value is None:
         return "null"
@@ -335,11 +352,9 @@ def load_config(source: str | bytes | Mapping[str, Any], *, check_limits: bool =
     """
     if isinstance(source, str | bytes):
         try:
-            data = json.loads(source)
-        except json.JSONDecodeError as exc:
-            raise ConfigInvalid(
-                [Problem("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
-            ) from None
+            data = load_json(source, "config")
+        except InvalidInput as exc:
+            raise ConfigInvalid(exc.problems) from None
     else:
         data = source
     collector = _Collector()
@@ -375,10 +390,9 @@ def _parse_config(data: Any, c: _Collector) -> Config | None:
 
     build_tag_pattern = root.get("buildTagPattern", DEFAULT_BUILD_TAG_PATTERN)
     if c.string(build_tag_pattern, "$.buildTagPattern") is not None:
-        try:
-            re.compile(build_tag_pattern)
-        except re.error as exc:
-            c.add("$.buildTagPattern", f"not a valid regular expression: {exc}")
+        problem = regex_problem(build_tag_pattern)
+        if problem:
+            c.add("$.buildTagPattern", problem)
 
     protect_tags = _parse_protect_tags(root.get("protectTags", []), "$.protectTags", c)
 
@@ -427,7 +441,7 @@ def _parse_protect_tags(value: Any, path: str, c: _Collector) -> tuple[str, ...]
 
 
 def _check_protect(pattern: str, path: str, c: _Collector) -> None:
-    if not PROTECT_PATTERN_RE.match(pattern):
+    if not PROTECT_PATTERN_RE.fullmatch(pattern):
         c.add(path, f"'{pattern}' is not a Docker tag pattern (letters, digits, '_', '.', '-' and '*' wildcards)")
     elif pattern.count("*") > MAX_WILDCARDS:
         c.add(path, f"'{pattern}' has {pattern.count('*')} wildcards; ECR allows at most {MAX_WILDCARDS}")
@@ -468,7 +482,7 @@ def _parse_environments(value: Any, c: _Collector) -> tuple[Environment, ...] | 
                 c.add(f"{path}.{required}", "is required")
         name = c.string(obj["name"], f"{path}.name") if "name" in obj else None
         if name is not None:
-            if not ENV_NAME_RE.match(name):
+            if not ENV_NAME_RE.fullmatch(name):
                 c.add(f"{path}.name", f"'{name}' must be letters, digits, '_', '.', '-' (63 at most)")
             if name in names:
                 c.add(f"{path}.name", f"duplicate environment name '{name}' (also at $.environments[{names[name]}])")
@@ -483,7 +497,7 @@ def _parse_environments(value: Any, c: _Collector) -> tuple[Environment, ...] | 
                 )
             prefixes.setdefault(prefix, index)
         keep = c.integer(obj["keep"], f"{path}.keep", minimum=1, maximum=MAX_COUNT) if "keep" in obj else None
-        clusters = c.string_list(obj.get("clusters", []), f"{path}.clusters")
+        clusters = c.string_list(obj.get("clusters", []), f"{path}.clusters", c.glob)
         if name is not None and prefix is not None and keep is not None and clusters is not None:
             environments.append(Environment(name=name, tag_prefix=prefix, keep=keep, clusters=clusters))
     _check_overlapping_prefixes(prefixes, c)
@@ -502,7 +516,7 @@ def _check_tag_prefix(prefix: str, path: str, c: _Collector) -> None:
         )
     elif len(prefix) > MAX_TAG_PREFIX_LENGTH:
         c.add(path, f"'{prefix[:20]}...' is {len(prefix)} characters; at most {MAX_TAG_PREFIX_LENGTH}")
-    elif not DOCKER_TAG_RE.match(prefix):
+    elif not DOCKER_TAG_RE.fullmatch(prefix):
         c.add(
             path,
             f"'{prefix}' would make illegal Docker tags: use letters, digits, '_', '.', '-', "
@@ -511,16 +525,21 @@ def _check_tag_prefix(prefix: str, path: str, c: _Collector) -> None:
 
 
 def _check_overlapping_prefixes(prefixes: Mapping[str, int], c: _Collector) -> None:
-    """`Prod-` would also select `Prod-eu-12`: one env's rule would swallow another's images."""
-    stems = {prefix: f"{prefix}-" for prefix in prefixes}
-    for prefix, index in prefixes.items():
-        for other, other_index in prefixes.items():
-            if prefix != other and stems[other].startswith(stems[prefix]):
-                c.add(
-                    f"$.environments[{other_index}].tagPrefix",
-                    f"tag prefix '{other}' starts with '{stems[prefix]}' of $.environments[{index}]: "
-                    f"the '{prefix}' rule would also select '{other}' images",
-                )
+    """`Prod-` would also select `Prod-eu-12`: one env's rule would swallow another's images.
+
+    Stems sorted: every stem that starts with a given one follows it directly, so the check is O(n log n), not
+    O(n^2) (a config with 2,000 environments is validated in a fraction of a second).
+    """
+    stems = sorted((f"{prefix}-", prefix) for prefix in prefixes)
+    for position, (stem, prefix) in enumerate(stems):
+        for other_stem, other in stems[position + 1 :]:
+            if not other_stem.startswith(stem):
+                break
+            c.add(
+                f"$.environments[{prefixes[other]}].tagPrefix",
+                f"tag prefix '{other}' starts with '{stem}' of $.environments[{prefixes[prefix]}]: "
+                f"the '{prefix}' rule would also select '{other}' images",
+            )
 
 
 def _parse_untagged(value: Any, path: str, c: _Collector) -> UntaggedRule | None:
@@ -572,8 +591,8 @@ def _parse_repositories(value: Any, c: _Collector) -> RepositoryScope | None:
     if obj is None:
         return None
     c.check_keys(obj, REPOSITORIES_KEYS, "$.repositories")
-    include = c.string_list(obj.get("include", ["*"]), "$.repositories.include")
-    exclude = c.string_list(obj.get("exclude", []), "$.repositories.exclude")
+    include = c.string_list(obj.get("include", ["*"]), "$.repositories.include", c.glob)
+    exclude = c.string_list(obj.get("exclude", []), "$.repositories.exclude", c.glob)
     if include is None or exclude is None:
         return None
     return RepositoryScope(include=include, exclude=exclude)
@@ -595,13 +614,13 @@ def _parse_overrides(value: Any, environments: tuple[Environment, ...] | None, c
         if "repositories" not in obj:
             c.add(f"{path}.repositories", "is required: the repository globs this override applies to")
         else:
-            repositories = c.string_list(obj["repositories"], f"{path}.repositories", allow_empty=False)
+            repositories = c.string_list(obj["repositories"], f"{path}.repositories", c.glob, allow_empty=False)
         keep: dict[str, int] = {}
         env_overrides = c.object(obj.get("environments", {}), f"{path}.environments")
         for env_name, env_value in (env_overrides or {}).items():
             env_path = f"{path}.environments.{env_name}"
             if environments is not None and env_name not in env_names:
-                suggestion = difflib.get_close_matches(env_name, env_names, n=1, cutoff=0.6)
+                suggestion = _close_matches(env_name, env_names)
                 hint = f"; did you mean '{suggestion[0]}'?" if suggestion else ""
                 c.add(env_path, f"unknown environment '{env_name}'{hint}")
                 continue
@@ -667,7 +686,7 @@ def _parse_in_use(value: Any, c: _Collector) -> InUseSettings | None:
     if obj is None:
         return None
     c.check_keys(obj, IN_USE_KEYS, path)
-    clusters = c.string_list(obj.get("clusters", ["*"]), f"{path}.clusters", allow_empty=False)
+    clusters = c.string_list(obj.get("clusters", ["*"]), f"{path}.clusters", c.glob, allow_empty=False)
     switches: dict[str, bool] = {}
     for key, _ in IN_USE_SOURCES:
         enabled = obj.get(key, True)

@@ -7,6 +7,7 @@ Only the fields that lifecycle evaluation, the guard and the report use are kept
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from housekeeper.core.errors import InvalidInput, Problem
+from housekeeper.core.names import DIGEST_RE
 
 STANDARD = "STANDARD"
 ARCHIVE = "ARCHIVE"
@@ -72,41 +74,85 @@ def cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+# Times are instants between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z: earlier ones are not image times,
+# later ones cannot be printed again as ISO-8601 (Python's datetime ends at year 9999).
+EARLIEST_TIME = 0.0
+LATEST_TIME = 253_402_300_799.0
+
+
 def parse_time(value: Any, path: str) -> float:
-    """ISO-8601 strings (with or without zone; naive means UTC), datetimes, or epoch seconds."""
+    """ISO-8601 strings (with or without zone; naive means UTC), datetimes, or epoch seconds, as epoch seconds.
+
+    Raises InvalidInput naming `path` for anything else, and for a time that is not a finite instant between 1970
+    and the end of 9999 (`nan`, `inf`, `1e400`, `9999-12-31T23:59:59-23:59`).
+    """
+    seconds = _seconds(value, path)
+    if not EARLIEST_TIME <= seconds <= LATEST_TIME:  # also refuses nan, which compares false with everything
+        raise InvalidInput(
+            "image details", [Problem(path, f"{_shown(value)} is not a time between 1970 and 9999 (UTC)")]
+        )
+    return seconds
+
+
+def _seconds(value: Any, path: str) -> float:
     if type(value) is str:
         text = value.strip()
         if len(text) >= 10 and text[4] == "-":  # an ISO date: skip the float attempt (its exception is slow)
             try:
                 moment = datetime.fromisoformat(text)
-            except ValueError:
+                return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+            except (ValueError, OverflowError):
                 raise InvalidInput(
-                    "image details", [Problem(path, f"not an ISO-8601 time or epoch seconds: {value!r}")]
+                    "image details", [Problem(path, f"not an ISO-8601 time or epoch seconds: {_shown(value)}")]
                 ) from None
-            return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
         try:
-            return float(text)
+            return float(text) if len(text) <= 32 else float("nan")
         except ValueError:
             raise InvalidInput(
-                "image details", [Problem(path, f"not an ISO-8601 time or epoch seconds: {value!r}")]
+                "image details", [Problem(path, f"not an ISO-8601 time or epoch seconds: {_shown(value)}")]
             ) from None
     if isinstance(value, bool):
         raise InvalidInput("image details", [Problem(path, "expected a time, got a boolean")])
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            return float("nan")
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+        try:
+            return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+        except (OverflowError, ValueError):
+            return float("nan")
     raise InvalidInput("image details", [Problem(path, f"expected a time, got {type(value).__name__}")])
+
+
+def _shown(value: Any) -> str:
+    text = ascii(value)
+    return text if len(text) <= 50 else text[:47] + "..."
 
 
 def _time(value: Any, path: str, key: str) -> float:
     """parse_time with the field's path built only when it is needed (100,000 details, four times each)."""
     if type(value) is str and len(value) >= 20 and value[4] == "-" and value[-6] == "+":  # AWS CLI's own format
         try:
-            return datetime.fromisoformat(value).timestamp()
-        except ValueError:
+            seconds = datetime.fromisoformat(value).timestamp()
+            if EARLIEST_TIME <= seconds <= LATEST_TIME:
+                return seconds
+        except (ValueError, OverflowError):
             pass
     return parse_time(value, f"{path}.{key}")
+
+
+# A tag as ECR lists it: 1 to 300 printable characters (no control characters or lone surrogates, which would break
+# a table or a terminal). ECR's tags follow Docker's grammar; the user guide's own examples use names like
+# "git hash", so simulate reads any printable text.
+_TAG = r"[^\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,300}"
+_TAG_LIST = re.compile(f"{_TAG}(?:\n{_TAG})*")
+
+
+def _tags(value: Any) -> bool:
+    """A list of printable tags, checked in one regex pass over the joined list (fast on 100,000 details)."""
+    return _strings(value) and _TAG_LIST.fullmatch("\n".join(value)) is not None
 
 
 def _strings(value: Any) -> bool:
@@ -126,14 +172,18 @@ def image_from_detail(detail: Mapping[str, Any], path: str = "$") -> ImageRecord
         raise InvalidInput("image details", [Problem(path, "each image detail must be an object")])
     get = detail.get
     digest = get("imageDigest")
-    if not isinstance(digest, str) or not digest:
-        raise InvalidInput("image details", [Problem(f"{path}.imageDigest", "is required")])
+    if type(digest) is not str or DIGEST_RE.fullmatch(digest) is None:
+        message = "is required" if digest is None else f"{_shown(digest)} is not an image digest (sha256:<hex>)"
+        raise InvalidInput("image details", [Problem(f"{path}.imageDigest", message)])
     pushed = get("imagePushedAt")
     if pushed is None:
         raise InvalidInput("image details", [Problem(f"{path}.imagePushedAt", "is required")])
     tags = get("imageTags") or ()
-    if tags and not _strings(tags):
-        raise InvalidInput("image details", [Problem(f"{path}.imageTags", "must be a list of strings")])
+    if tags and not _tags(tags):
+        raise InvalidInput(
+            "image details",
+            [Problem(f"{path}.imageTags", "must be a list of image tags ([A-Za-z0-9_][A-Za-z0-9_.-]*)")],
+        )
     # Archived images report imageStatus ARCHIVED (and storageClass ARCHIVE where a tool adds it). An image being
     # restored (ACTIVATING) is still in the archive class: "During the restore process, the image remains in the
     # archived state and cannot be pulled until the restore completes" (ECR user guide, "Restoring an image").
@@ -149,11 +199,17 @@ def image_from_detail(detail: Mapping[str, Any], path: str = "$") -> ImageRecord
     # Not a DescribeImages field: the digests a manifest list / OCI index references, added by callers that
     # fetched the manifests (BatchGetImage). Without it, manifest-list protection cannot be evaluated.
     children = get("childDigests") or ()
-    if children and not _strings(children):
+    if children and not (_strings(children) and all(DIGEST_RE.fullmatch(child) for child in children)):
         raise InvalidInput("image details", [Problem(f"{path}.childDigests", "must be a list of digests")])
     size = get("imageSizeInBytes") or 0
-    if type(size) is not int and (isinstance(size, bool) or not isinstance(size, int | float)):
+    if type(size) is not int and (isinstance(size, bool) or not isinstance(size, int | float) or size != size):
         raise InvalidInput("image details", [Problem(f"{path}.imageSizeInBytes", "must be a number")])
+    if size < 0:
+        raise InvalidInput("image details", [Problem(f"{path}.imageSizeInBytes", f"must not be negative, got {size}")])
+    for key in ("imageManifestMediaType", "artifactMediaType", "subjectManifestDigest", "subjectDigest"):
+        text = get(key)
+        if text is not None and (type(text) is not str or not text.isprintable()):
+            raise InvalidInput("image details", [Problem(f"{path}.{key}", "must be a string")])
     pulled = get("lastRecordedPullTime")
     activated = get("lastActivatedAt")
     archived_at = get("lastArchivedAt")

@@ -15,7 +15,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from housekeeper.core.errors import PolicyInvalid, Problem
+from housekeeper.core.errors import InvalidInput, PolicyInvalid, Problem
+from housekeeper.core.jsonio import load_json
 from housekeeper.core.rules import (
     ACTION_KEYS,
     DEFAULT_STORAGE_CLASS,
@@ -86,13 +87,20 @@ def read_policy_document(doc: Mapping[str, Any] | str | bytes) -> dict[str, Any]
     )
 
 
+def _under(path: str, inner: str) -> str:
+    """The place of a problem found inside a JSON string held at `path` (a JSON path, or a line and column)."""
+    if path == "$":
+        return inner
+    return path + inner[1:] if inner.startswith("$") else f"{path} ({inner})"
+
+
 def _parse_json(text: str | bytes, path: str) -> Any:
+    """Strict JSON (housekeeper.core.jsonio); a problem inside the policy text is placed under `path`."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PolicyInvalid(
-            [Problem(path, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
-        ) from None
+        return load_json(text, "lifecycle policy")
+    except InvalidInput as exc:
+        problems = [Problem(_under(path, p.path), p.message) for p in exc.problems]
+        raise PolicyInvalid(problems) from None
 
 
 # --------------------------------------------------------------------------------------------------------------

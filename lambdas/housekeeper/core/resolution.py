@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from housekeeper.core.config import DOCKER_TAG_RE, Config, Environment
+from housekeeper.core.names import is_digest
 
 # Reason codes: stable strings, used in logs, the ImagesSkipped metric's `reason` dimension, and CLI output.
 REASON_NO_ENVIRONMENT = "no-environment"  # the cluster matches no environment's globs
@@ -50,12 +51,11 @@ MAX_TAG_LENGTH = 128
 _ECR_PRIVATE = re.compile(
     r"^(?P<account>[0-9]{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.(?:amazonaws\.com(?:\.cn)?|on\.aws)$"
 )
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
 
 
 def is_valid_digest(text: str) -> bool:
     """OCI digest grammar: `algorithm:hex`, e.g. `sha256:` and 64 hex digits."""
-    return bool(_DIGEST.match(text))
+    return is_digest(text)
 
 
 _NATURAL_PART = re.compile(r"(\d+)")
@@ -92,7 +92,7 @@ def parse_image_reference(image: str) -> ImageReference:
     colon = path.rfind(":")
     if colon > last_slash:
         path, tag = path[:colon], path[colon + 1 :]
-    match = _ECR_PRIVATE.match(registry)
+    match = _ECR_PRIVATE.fullmatch(registry)
     return ImageReference(
         registry=registry,
         repository=path,
@@ -165,7 +165,7 @@ def resolve_build(config: Config, reference_tag: str | None, ecr_tags: Iterable[
 
 
 def is_valid_docker_tag(tag: str) -> bool:
-    return len(tag) <= MAX_TAG_LENGTH and DOCKER_TAG_RE.match(tag) is not None
+    return len(tag) <= MAX_TAG_LENGTH and DOCKER_TAG_RE.fullmatch(tag) is not None
 
 
 def env_tag(environment: Environment, build: str) -> str | None:

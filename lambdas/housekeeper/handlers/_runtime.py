@@ -19,11 +19,9 @@ from housekeeper.aws.session import client
 from housekeeper.aws.sqs import Boto3SqsGateway
 from housekeeper.aws.ssm import Boto3SsmGateway
 from housekeeper.core.errors import HousekeeperError
-from housekeeper.logic.config_source import CONFIG_PARAMETER_VARIABLE
 from housekeeper.logic.inventory import InventorySources, shared_scanner
 from housekeeper.logic.sync import InlineSync, MessageSink, prepare_run
-
-SYNC_QUEUE_URL_VARIABLE = "HOUSEKEEPER_SYNC_QUEUE_URL"
+from housekeeper.settings import CONFIG_PARAMETER_VARIABLE, SYNC_QUEUE_URL_VARIABLE
 
 
 class MissingSetting(HousekeeperError):

@@ -6,9 +6,7 @@ from housekeeper.aws.errors import NotFound
 from housekeeper.aws.ports import SsmGateway
 from housekeeper.core.config import Config, load_config
 from housekeeper.core.errors import ConfigInvalid
-
-# The environment variable that names the config parameter: the Lambdas require it, the CLI falls back to it.
-CONFIG_PARAMETER_VARIABLE = "HOUSEKEEPER_CONFIG_PARAMETER"
+from housekeeper.settings import CONFIG_PARAMETER_VARIABLE
 
 
 def read_config(ssm: SsmGateway, parameter_name: str, force_fetch: bool = False) -> Config:

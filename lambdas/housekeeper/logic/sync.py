@@ -19,7 +19,6 @@ Config problems never reach step 2: an invalid or deleted config sends no messag
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,6 +36,7 @@ from housekeeper.core.errors import ConfigInvalid, HousekeeperError, InvalidInpu
 from housekeeper.core.evaluator import EXPIRE, TRANSITION, Evaluation, evaluate
 from housekeeper.core.guard import EXPIRES_IN_USE_IMAGE, Conflict, GuardVerdict, check_guard
 from housekeeper.core.images import ImageRecord
+from housekeeper.core.jsonio import load_json
 from housekeeper.core.policy import describe_drift, normalise_policy, read_policy_document
 from housekeeper.core.protection import ProtectionPlan, Threat, Unprotected, plan_protection, threats
 from housekeeper.logic.config_source import read_config
@@ -235,9 +235,10 @@ def parse_sync_message(body: Any) -> SyncMessage:
     """The worker's message body. Raises MalformedEvent, so the message fails and ends in the DLQ."""
     if isinstance(body, str | bytes):
         try:
-            body = json.loads(body)
-        except json.JSONDecodeError as exc:
-            raise MalformedEvent(f"the message body is not JSON: {exc.msg}") from exc
+            body = load_json(body, "sync message")
+        except InvalidInput as exc:
+            problem = exc.problems[0]
+            raise MalformedEvent(f"the message body is not usable JSON: {problem.message}", problem.path) from None
     if not isinstance(body, Mapping):
         raise MalformedEvent("the message body must be a JSON object")
     repository = body.get("repositoryName")
