@@ -160,3 +160,14 @@ def test_an_invalid_config_exits_2_with_the_problem_paths(account: Account, caps
     code = main(["plan", "--parameter", PARAMETER, "--output", "json"])
     assert code == 2
     assert json.loads(capsys.readouterr().out)["problems"][0]["path"] == "$.mode"
+
+
+def test_a_config_parameter_that_does_not_exist_exits_2_naming_it(
+    account: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    code = main(["plan", "--parameter", "/ecr-housekeeper/missing"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "--parameter: the SSM parameter '/ecr-housekeeper/missing' does not exist" in err
