@@ -195,3 +195,10 @@ def test_compiled_policy_is_already_close_to_canonical() -> None:
 def test_compile_policy_for_takes_an_effective_config() -> None:
     config = load_config(example())
     assert compile_policy_for(config.for_repository("payments/x")) == compile_policy(config, "payments/x")
+
+
+def test_the_protect_rules_fit_below_the_first_environment_rule() -> None:
+    from housekeeper.core.compiler import FIRST_ENV_PRIORITY
+    from housekeeper.core.config import MAX_PROTECT_TAGS
+
+    assert MAX_PROTECT_TAGS < FIRST_ENV_PRIORITY

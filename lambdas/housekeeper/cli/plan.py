@@ -127,8 +127,6 @@ def _print(
     previews: dict[str, PreviewComparison],
     write: bool,
 ) -> None:
-    from housekeeper.logic.sync import BLOCKED, FAILED, POLICY_DIFFERS
-
     counts = _counts(results)
     if args.output == "json":
         repositories: list[dict[str, Any]] = []
@@ -137,24 +135,41 @@ def _print(
             if result.repository in previews:
                 item["nativePreview"] = previews[result.repository].to_dict()
             repositories.append(item)
-        print_json(
-            {"applied": write, "mode": config.mode, "counts": counts, "repositories": repositories},
-        )
+        print_json({"applied": write, "mode": config.mode, "counts": counts, "repositories": repositories})
         return
-    rows = [
-        [
-            r.repository,
-            r.action,
-            r.reason,
-            r.images,
-            r.expiring,
-            r.transitioning,
-            r.protected or "",
-            ", ".join(c.label for c in r.at_risk),
-        ]
-        for r in results
+    print_table(COLUMNS, [_row(result) for result in results])
+    _print_details(results)
+    if previews:
+        _print_previews(previews)
+    summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "no repositories in scope"
+    if write:
+        note = "policies written where the guard allowed"
+    elif args.applying:
+        note = "nothing written; add --yes to write"
+    else:
+        note = "plan only, nothing written"
+    noun = "repository" if len(results) == 1 else "repositories"
+    print(f"\n{len(results)} {noun}: {summary} ({note})", file=sys.stderr)
+
+
+def _row(result: SyncResult) -> list[Any]:
+    return [
+        result.repository,
+        result.action,
+        result.reason,
+        result.images,
+        result.expiring,
+        result.transitioning,
+        result.protected or "",
+        ", ".join(c.label for c in result.at_risk),
     ]
-    print_table(COLUMNS, rows)
+
+
+def _print_details(results: list[SyncResult]) -> None:
+    """Under the table, on stderr: the drift of changed policies, why a repository is blocked or failed, and each
+    in-use image at risk with its consumers."""
+    from housekeeper.logic.sync import BLOCKED, FAILED, POLICY_DIFFERS
+
     for result in results:
         if result.reason == POLICY_DIFFERS or (result.action in (BLOCKED, FAILED) and result.detail):
             print(f"{result.repository}: {result.detail}", file=sys.stderr)
@@ -165,28 +180,21 @@ def _print(
                 f"the stored policy {verb} it; used by {', '.join(conflict.consumers) or 'an unnamed consumer'}",
                 file=sys.stderr,
             )
-    if previews:
-        print_table(
-            ("repository", "ECR preview", "ECR", "offline", "only in ECR", "only offline", "different"),
+
+
+def _print_previews(previews: dict[str, PreviewComparison]) -> None:
+    print_table(
+        ("repository", "ECR preview", "ECR", "offline", "only in ECR", "only offline", "different"),
+        [
             [
-                [
-                    name,
-                    "matches" if p.matches else (p.error or "DIFFERS"),
-                    p.ecr_count,
-                    p.offline_count,
-                    len(p.only_in_ecr),
-                    len(p.only_offline),
-                    len(p.different),
-                ]
-                for name, p in previews.items()
-            ],
-        )
-    summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "no repositories in scope"
-    if write:
-        note = "policies written where the guard allowed"
-    elif args.applying:
-        note = "nothing written; add --yes to write"
-    else:
-        note = "plan only, nothing written"
-    noun = "repository" if len(results) == 1 else "repositories"
-    print(f"\n{len(results)} {noun}: {summary} ({note})", file=sys.stderr)
+                name,
+                "matches" if p.matches else (p.error or "DIFFERS"),
+                p.ecr_count,
+                p.offline_count,
+                len(p.only_in_ecr),
+                len(p.only_offline),
+                len(p.different),
+            ]
+            for name, p in previews.items()
+        ],
+    )

@@ -24,14 +24,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from housekeeper.core.config import MAX_COUNT, MAX_PROTECT_TAGS, CatchAll, Config, Environment, UntaggedRule
+from housekeeper.core.rules import MAX_INTEGER
+
+if TYPE_CHECKING:  # the compiler reads a Config; housekeeper.core.config calls the compiler to check ECR's limits
+    from housekeeper.core.config import CatchAll, Config, Environment, UntaggedRule
 
 # Protect rules take the priorities below the first environment rule; config validation caps their number.
 FIRST_ENV_PRIORITY = 10
 PRIORITY_STEP = 10
-assert MAX_PROTECT_TAGS < FIRST_ENV_PRIORITY, "protect rules must fit below the first environment rule"
 # A protect rule is "keep the newest N images matching the pattern" with N far above what a repository can hold:
 # ECR documents no maximum countNumber, the default "images per repository" quota is 100,000, and the value stays
 # well inside the 32-bit integer the API uses. Matching the rule is what protects an image from every later rule.
@@ -139,7 +141,7 @@ def _in_use_rule(priority: int, rule: InUseRule) -> dict[str, Any]:
     selection: dict[str, Any] = {"tagStatus": "tagged", "tagPatternList": [rule.tag]}
     if rule.storage_class == ARCHIVE_CLASS:
         selection.update(
-            storageClass=ARCHIVE_CLASS, countType="sinceImageTransitioned", countUnit="days", countNumber=MAX_COUNT
+            storageClass=ARCHIVE_CLASS, countType="sinceImageTransitioned", countUnit="days", countNumber=MAX_INTEGER
         )
         description += " (archived)"
     else:

@@ -144,51 +144,62 @@ def check_guard(
     transitioning = set(evaluation.transitioning_digests) - expiring
     reasons: list[str] = []
     details: list[str] = []
-    conflicts: list[Conflict] = []
-
-    if safety.protect_in_use and in_use:
-        protected = expand_in_use(images, frozenset(in_use))
-        consumers = _consumers(images, in_use)
-        tags_by_digest = {image.digest: image.tags for image in images}
-        for action, digests in ((EXPIRE, expiring), (TRANSITION, transitioning)):
-            for digest in sorted(digests & protected):
-                conflicts.append(Conflict(digest, tags_by_digest.get(digest, ()), action, consumers.get(digest, ())))
-        if conflicts:
-            reasons.append(EXPIRES_IN_USE_IMAGE)
-            shown = "; ".join(f"{c.label} used by {c.used_by}" for c in conflicts[:5])
-            more = f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
-            details.append(f"would expire or archive {len(conflicts)} image(s) in use: {shown}{more}")
-
-    total = len(images)
+    conflicts = _in_use_conflicts(images, in_use, expiring, transitioning) if safety.protect_in_use else []
+    if conflicts:
+        reasons.append(EXPIRES_IN_USE_IMAGE)
+        shown = "; ".join(f"{c.label} used by {c.used_by}" for c in conflicts[:5])
+        more = f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
+        details.append(f"would expire or archive {len(conflicts)} image(s) in use: {shown}{more}")
     protective = is_protective(evaluation, stored)
-    if total and not protective:
-        for reason, count, limit, verb, key in (
-            (EXCEEDS_MAX_EXPIRE_FRACTION, len(expiring), safety.max_expire_fraction, "expire", "maxExpireFraction"),
-            (
-                EXCEEDS_MAX_ARCHIVE_FRACTION,
-                len(transitioning),
-                safety.max_archive_fraction,
-                "archive",
-                "maxArchiveFraction",
-            ),
-        ):
-            if count / total > limit:
-                reasons.append(reason)
-                details.append(
-                    f"would {verb} {count} of {total} images ({count / total:.0%}), more than safety.{key} {limit:.0%}"
-                )
-
+    if not protective:
+        for reason, detail in _fraction_problems(safety, len(images), len(expiring), len(transitioning)):
+            reasons.append(reason)
+            details.append(detail)
     return GuardVerdict(
         allowed=not reasons,
         reasons=tuple(reasons),
         conflicts=tuple(conflicts),
-        images=total,
+        images=len(images),
         expiring=len(expiring),
         max_expire_fraction=safety.max_expire_fraction,
         details=tuple(details),
         transitioning=len(transitioning),
         protective=protective,
     )
+
+
+def _in_use_conflicts(
+    images: Collection[ImageRecord],
+    in_use: Set[str] | Mapping[str, Collection[str]],
+    expiring: set[str],
+    transitioning: set[str],
+) -> list[Conflict]:
+    """The in-use images (children and parents of in-use manifest lists included) the policy acts on."""
+    if not in_use:
+        return []
+    protected = expand_in_use(images, frozenset(in_use))
+    consumers = _consumers(images, in_use)
+    tags_by_digest = {image.digest: image.tags for image in images}
+    return [
+        Conflict(digest, tags_by_digest.get(digest, ()), action, consumers.get(digest, ()))
+        for action, digests in ((EXPIRE, expiring), (TRANSITION, transitioning))
+        for digest in sorted(digests & protected)
+    ]
+
+
+def _fraction_problems(safety: Safety, total: int, expiring: int, archiving: int) -> list[tuple[str, str]]:
+    """(reason, detail) for each share of the repository above its limit."""
+    if not total:
+        return []
+    found = []
+    for reason, count, limit, verb, key in (
+        (EXCEEDS_MAX_EXPIRE_FRACTION, expiring, safety.max_expire_fraction, "expire", "maxExpireFraction"),
+        (EXCEEDS_MAX_ARCHIVE_FRACTION, archiving, safety.max_archive_fraction, "archive", "maxArchiveFraction"),
+    ):
+        if count / total > limit:
+            detail = f"would {verb} {count} of {total} images ({count / total:.0%}), more than safety.{key} {limit:.0%}"
+            found.append((reason, detail))
+    return found
 
 
 def _consumers(

@@ -181,12 +181,34 @@ def image_from_detail(detail: Mapping[str, Any], path: str = "$") -> ImageRecord
     tags = get("imageTags") or ()
     if tags and not _tags(tags):
         raise InvalidInput(
-            "image details",
-            [Problem(f"{path}.imageTags", "must be a list of image tags ([A-Za-z0-9_][A-Za-z0-9_.-]*)")],
+            "image details", [Problem(f"{path}.imageTags", "must be a list of tags (printable text, 300 at most)")]
         )
-    # Archived images report imageStatus ARCHIVED (and storageClass ARCHIVE where a tool adds it). An image being
-    # restored (ACTIVATING) is still in the archive class: "During the restore process, the image remains in the
-    # archived state and cannot be pulled until the restore completes" (ECR user guide, "Restoring an image").
+    archived, status = _storage(get, path)
+    children, size = _checked_extras(get, path)
+    pulled = get("lastRecordedPullTime")
+    activated = get("lastActivatedAt")
+    archived_at = get("lastArchivedAt")
+    return ImageRecord(
+        digest=digest,
+        tags=tuple(tags),
+        pushed_at=_time(pushed, path, "imagePushedAt"),
+        last_pulled_at=None if pulled is None else _time(pulled, path, "lastRecordedPullTime"),
+        last_activated_at=None if activated is None else _time(activated, path, "lastActivatedAt"),
+        last_archived_at=None if archived_at is None else _time(archived_at, path, "lastArchivedAt"),
+        storage_class=ARCHIVE if archived else STANDARD,
+        size_bytes=size,
+        manifest_media_type=get("imageManifestMediaType"),
+        artifact_media_type=get("artifactMediaType"),
+        child_digests=children,
+        subject_digest=get("subjectManifestDigest") or get("subjectDigest"),
+        image_status=status,
+    )
+
+
+def _storage(get: Any, path: str) -> tuple[bool, str]:
+    """(archived, imageStatus). Archived images report imageStatus ARCHIVED (and storageClass ARCHIVE where a tool
+    adds it). An image being restored (ACTIVATING) is still in the archive class: "During the restore process, the
+    image remains in the archived state and cannot be pulled until the restore completes" (ECR user guide)."""
     status = get("imageStatus") or "ACTIVE"
     if not isinstance(status, str):
         raise InvalidInput("image details", [Problem(f"{path}.imageStatus", "must be a string")])
@@ -194,8 +216,13 @@ def image_from_detail(detail: Mapping[str, Any], path: str = "$") -> ImageRecord
         status = status.upper()
     extra_class = get("storageClass")
     archived = status in ("ARCHIVED", ACTIVATING) or (extra_class is not None and str(extra_class).upper() == ARCHIVE)
-    if archived:
-        status = "ARCHIVED" if status == "ACTIVE" else status
+    if archived and status == "ACTIVE":
+        status = "ARCHIVED"
+    return archived, status
+
+
+def _checked_extras(get: Any, path: str) -> tuple[tuple[str, ...], int]:
+    """The child digests and the size, after checking every optional field's type."""
     # Not a DescribeImages field: the digests a manifest list / OCI index references, added by callers that
     # fetched the manifests (BatchGetImage). Without it, manifest-list protection cannot be evaluated.
     children = get("childDigests") or ()
@@ -210,24 +237,7 @@ def image_from_detail(detail: Mapping[str, Any], path: str = "$") -> ImageRecord
         text = get(key)
         if text is not None and (type(text) is not str or not text.isprintable()):
             raise InvalidInput("image details", [Problem(f"{path}.{key}", "must be a string")])
-    pulled = get("lastRecordedPullTime")
-    activated = get("lastActivatedAt")
-    archived_at = get("lastArchivedAt")
-    return ImageRecord(
-        digest=digest,
-        tags=tuple(tags),
-        pushed_at=_time(pushed, path, "imagePushedAt"),
-        last_pulled_at=None if pulled is None else _time(pulled, path, "lastRecordedPullTime"),
-        last_activated_at=None if activated is None else _time(activated, path, "lastActivatedAt"),
-        last_archived_at=None if archived_at is None else _time(archived_at, path, "lastArchivedAt"),
-        storage_class=ARCHIVE if archived else STANDARD,
-        size_bytes=int(size),
-        manifest_media_type=get("imageManifestMediaType"),
-        artifact_media_type=get("artifactMediaType"),
-        child_digests=tuple(children),
-        subject_digest=get("subjectManifestDigest") or get("subjectDigest"),
-        image_status=status,
-    )
+    return tuple(children), int(size)
 
 
 def parse_images_document(document: Any) -> list[ImageRecord]:

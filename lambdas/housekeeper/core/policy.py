@@ -150,61 +150,72 @@ def _without_redundant_nulls(problems: list[Problem]) -> list[Problem]:
 
 
 def _check_across_rules(rules: list[RuleReading], problems: list[Problem]) -> None:
+    """The constraints between rules: unique priorities, and per storage class one untagged rule, `any` last,
+    unique tag prefixes and unique pattern lists."""
+    _check_unique_priorities(rules, problems)
+    for storage_class in STORAGE_CLASSES:
+        in_class = [rule for rule in rules if rule.storage_class == storage_class]
+        _check_one_untagged_rule(in_class, storage_class, problems)
+        _check_any_is_last(in_class, storage_class, problems)
+        _check_unique_tag_lists(in_class, storage_class, problems)
+
+
+def _check_unique_priorities(rules: list[RuleReading], problems: list[Problem]) -> None:
     by_priority: dict[int, RuleReading] = {}
     for rule in rules:
         if rule.priority is None:
             continue
-        if rule.priority in by_priority:
-            first = by_priority[rule.priority]
+        first = by_priority.setdefault(rule.priority, rule)
+        if first is not rule:
             problems.append(
                 Problem(
                     f"$.rules[{rule.index}].rulePriority",
                     f"{rule.label}: rulePriority must be unique; {first.label} has it too",
                 )
             )
-        else:
-            by_priority[rule.priority] = rule
 
-    for storage_class in STORAGE_CLASSES:
-        in_class = [rule for rule in rules if rule.storage_class == storage_class]
-        untagged = [rule for rule in in_class if rule.tag_status == "untagged"]
-        for extra in untagged[1:]:
+
+def _check_one_untagged_rule(in_class: list[RuleReading], storage_class: str, problems: list[Problem]) -> None:
+    untagged = [rule for rule in in_class if rule.tag_status == "untagged"]
+    for extra in untagged[1:]:
+        problems.append(
+            Problem(
+                f"$.rules[{extra.index}].selection.tagStatus",
+                f"{extra.label}: only one rule per storage class may select untagged images; "
+                f"{untagged[0].label} already does ({storage_class})",
+            )
+        )
+
+
+def _check_any_is_last(in_class: list[RuleReading], storage_class: str, problems: list[Problem]) -> None:
+    highest = max((rule.priority for rule in in_class if rule.priority is not None), default=None)
+    for rule in in_class:
+        if rule.tag_status == "any" and rule.priority is not None and rule.priority != highest:
             problems.append(
                 Problem(
-                    f"$.rules[{extra.index}].selection.tagStatus",
-                    f"{extra.label}: only one rule per storage class may select untagged images; "
-                    f"{untagged[0].label} already does ({storage_class})",
+                    f"$.rules[{rule.index}].rulePriority",
+                    f"{rule.label}: a tagStatus 'any' rule must have the highest rulePriority of its storage "
+                    f"class ({storage_class}); {highest} is higher",
                 )
             )
-        priorities = [rule.priority for rule in in_class if rule.priority is not None]
-        highest = max(priorities, default=None)
-        for rule in in_class:
-            if rule.tag_status == "any" and rule.priority is not None and rule.priority != highest:
+
+
+def _check_unique_tag_lists(in_class: list[RuleReading], storage_class: str, problems: list[Problem]) -> None:
+    prefix_owner: dict[str, RuleReading] = {}
+    pattern_owner: dict[tuple[str, ...], RuleReading] = {}
+    for rule in in_class:
+        for prefix in dict.fromkeys(rule.prefixes):
+            owner = prefix_owner.setdefault(prefix, rule)
+            if owner is not rule:
                 problems.append(
                     Problem(
-                        f"$.rules[{rule.index}].rulePriority",
-                        f"{rule.label}: a tagStatus 'any' rule must have the highest rulePriority of its storage "
-                        f"class ({storage_class}); {highest} is higher",
+                        f"$.rules[{rule.index}].selection.tagPrefixList",
+                        f"{rule.label}: tag prefix '{prefix}' is already used by {owner.label}; the rules of a "
+                        f"storage class must use a unique set of prefixes",
                     )
                 )
-        prefix_owner: dict[str, RuleReading] = {}
-        for rule in in_class:
-            for prefix in dict.fromkeys(rule.prefixes):
-                owner = prefix_owner.setdefault(prefix, rule)
-                if owner is not rule:
-                    problems.append(
-                        Problem(
-                            f"$.rules[{rule.index}].selection.tagPrefixList",
-                            f"{rule.label}: tag prefix '{prefix}' is already used by {owner.label}; the rules of a "
-                            f"storage class must use a unique set of prefixes",
-                        )
-                    )
-        pattern_owner: dict[tuple[str, ...], RuleReading] = {}
-        for rule in in_class:
-            if not rule.patterns:
-                continue
-            key = tuple(sorted(set(rule.patterns)))
-            owner = pattern_owner.setdefault(key, rule)
+        if rule.patterns:
+            owner = pattern_owner.setdefault(tuple(sorted(set(rule.patterns))), rule)
             if owner is not rule:
                 problems.append(
                     Problem(

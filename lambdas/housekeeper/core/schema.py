@@ -102,9 +102,11 @@ def _safety() -> dict[str, Any]:
     )
 
 
-def config_json_schema() -> dict[str, Any]:
-    """The schema as a dict; deterministic, so the published file can be compared byte for byte."""
-    environment = _closed(
+_REPOSITORY_GLOBS: dict[str, Any] = {"type": "array", "items": {"type": "string", "minLength": 1}}
+
+
+def _environment() -> dict[str, Any]:
+    return _closed(
         {
             "name": {
                 "type": "string",
@@ -129,12 +131,18 @@ def config_json_schema() -> dict[str, Any]:
         model.ENVIRONMENT_KEYS,
         required=["name", "tagPrefix", "keep"],
     )
-    untagged = _closed(
+
+
+def _untagged() -> dict[str, Any]:
+    return _closed(
         {"expireAfterDays": _positive_integer("Expire untagged images pushed more than this many days ago.")},
         model.UNTAGGED_KEYS,
         required=["expireAfterDays"],
     )
-    catch_all = _closed(
+
+
+def _catch_all() -> dict[str, Any]:
+    return _closed(
         {
             "expireAfterDays": _positive_integer("Expire any other image pushed more than this many days ago."),
             "archiveAfterDays": _positive_integer(
@@ -156,11 +164,13 @@ def config_json_schema() -> dict[str, Any]:
         ],
         description="The last rule. Set exactly one of expireAfterDays or archiveAfterDays.",
     )
-    repository_globs = {"type": "array", "items": {"type": "string", "minLength": 1}}
-    override = _closed(
+
+
+def _override() -> dict[str, Any]:
+    return _closed(
         {
             "repositories": {
-                **repository_globs,
+                **_REPOSITORY_GLOBS,
                 "minItems": 1,
                 "description": "Repository name globs this override applies to.",
             },
@@ -182,7 +192,10 @@ def config_json_schema() -> dict[str, Any]:
         model.OVERRIDE_KEYS,
         required=["repositories"],
     )
-    root = _closed(
+
+
+def _root() -> dict[str, Any]:
+    return _closed(
         {
             "$schema": {"type": "string"},
             "description": {"type": "string", "description": "Free text for people; ignored."},
@@ -213,8 +226,8 @@ def config_json_schema() -> dict[str, Any]:
             "catchAll": {"$ref": "#/$defs/catchAll"},
             "repositories": _closed(
                 {
-                    "include": {**repository_globs, "default": ["*"]},
-                    "exclude": {**repository_globs, "default": []},
+                    "include": {**_REPOSITORY_GLOBS, "default": ["*"]},
+                    "exclude": {**_REPOSITORY_GLOBS, "default": []},
                 },
                 model.REPOSITORIES_KEYS,
                 description="Which repositories housekeeper manages: include globs, exclude globs win.",
@@ -230,15 +243,19 @@ def config_json_schema() -> dict[str, Any]:
         model.TOP_LEVEL_KEYS,
         required=["environments", "catchAll"],
     )
+
+
+def config_json_schema() -> dict[str, Any]:
+    """The schema as a dict; deterministic, so the published file can be compared byte for byte."""
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "ECR Housekeeper central config",
-        **root,
+        **_root(),
         "$defs": {
-            "environment": environment,
-            "untagged": untagged,
-            "catchAll": catch_all,
-            "override": override,
+            "environment": _environment(),
+            "untagged": _untagged(),
+            "catchAll": _catch_all(),
+            "override": _override(),
         },
     }
 
