@@ -119,7 +119,7 @@ class Monitoring(Construct):  # type: ignore[misc]  # CDK types are opaque to my
                 name=f"{_kebab(watched_queue.label)}-dlq-not-empty",
                 description=(
                     f"Messages in the {watched_queue.label} dead-letter queue: events or syncs that failed every "
-                    "retry. Inspect them, fix the cause, then redrive (README: Operating)."
+                    "retry. Inspect them, fix the cause, then redrive (docs/operations.md, Operating)."
                 ),
                 metric=watched_queue.queue.metric_approximate_number_of_messages_visible(
                     period=Duration.minutes(1), statistic=cw.Stats.MAXIMUM
@@ -156,7 +156,7 @@ class Monitoring(Construct):  # type: ignore[misc]  # CDK types are opaque to my
             description=(
                 "The lifecycle policy ECR holds would expire or archive an image that something uses (the sync log "
                 "names the digest and its consumers). In enforce mode the next sync protects it; in preview mode, "
-                "or when the image cannot be protected, act now (README: Safety model)."
+                "or when the image cannot be protected, act now (docs/safety.md)."
             ),
             metric=product_metric(metric_names.IN_USE_IMAGES_AT_RISK),
         )

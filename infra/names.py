@@ -1,6 +1,6 @@
 """Every physical resource name of the stack, from one place.
 
-Operators find things by these names (log groups, queues, alarms, the dashboard), and the README and the tests
+Operators find things by these names (log groups, queues, alarms, the dashboard), and the docs and the tests
 refer to them, so they are derived from the one `resourcePrefix` setting and nowhere else.
 """
 

@@ -68,7 +68,7 @@ class DeploySettings:
     # Keep log groups after `cdk destroy` (audit trail of every tag and policy change).
     retain_logs: bool = True
     alarm_email: str | None = None
-    # Two concurrent workers keep ECR's control-plane calls to a few per second (README: "Why two workers").
+    # Two concurrent workers keep ECR's control-plane calls to a few per second (docs/operations.md, "Why two workers").
     worker_reserved_concurrency: int = 2
     worker_batch_size: int = 5
     worker_timeout_seconds: int = 300

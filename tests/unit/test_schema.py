@@ -118,7 +118,7 @@ def test_schema_rejects_what_load_config_rejects(
 
 
 def test_cross_field_rules_are_left_to_load_config(validator: jsonschema.Draft202012Validator) -> None:
-    """Duplicate names cannot be expressed in JSON Schema; the README says load_config is the authority."""
+    """Duplicate names cannot be expressed in JSON Schema; docs/configuration.md says load_config is the authority."""
     data = json.loads(EXAMPLE.read_text())
     data["environments"][1]["name"] = "prod"
     assert list(validator.iter_errors(data)) == []
