@@ -1,13 +1,17 @@
 """Headless Chromium for end-to-end tests, and a dependency-free PNG reader for its screenshots.
 
 Chromium is driven through its command line only (`--screenshot`, `--dump-dom`): no WebDriver, no DevTools
-protocol, no Python package. Each run gets a new empty profile and the flags that keep it off the network
+protocol, no Python package; `measure_layout` gets element boxes by running a small script in a copy of the
+page. Each run gets a new empty profile and the flags that keep it off the network
 (without them it calls Google hosts for components, sync and field trials).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -16,6 +20,7 @@ import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import unescape
 from pathlib import Path
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -48,11 +53,6 @@ def find_chromium() -> str | None:
     return next((path for path in FALLBACK_PATHS if os.access(path, os.X_OK)), None)
 
 
-def chromium_version(binary: str) -> str:
-    result = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
-    return result.stdout.strip()
-
-
 def run_chromium(binary: str, arguments: Sequence[str]) -> subprocess.CompletedProcess[str]:
     """One headless run with a fresh profile; raises with Chromium's stderr when it fails or hangs."""
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
@@ -70,9 +70,94 @@ def screenshot(binary: str, page: Path, png: Path, width: int, height: int) -> N
     run_chromium(binary, [f"--screenshot={png}", f"--window-size={width},{height}", page.resolve().as_uri()])
 
 
-def dump_dom(binary: str, page: Path) -> str:
+def dump_dom(binary: str, page: Path, width: int = 1280, height: int = 1000) -> str:
     """The DOM as the browser holds it after parsing (and after any scripts), serialised as HTML."""
-    return run_chromium(binary, ["--dump-dom", page.resolve().as_uri()]).stdout
+    return run_chromium(binary, ["--dump-dom", f"--window-size={width},{height}", page.resolve().as_uri()]).stdout
+
+
+# Runs in a copy of the page, after everything else: measures, then appends its findings as JSON in one <pre>.
+_MEASURE_SCRIPT = """
+<script>
+(() => {
+  const selectors = %s;
+  const out = {viewport: [innerWidth, innerHeight], scrollWidth: document.documentElement.scrollWidth, elements: {}};
+  for (const selector of selectors) {
+    out.elements[selector] = [...document.querySelectorAll(selector)].map((el) => {
+      const r = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      const hit = document.elementFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2);
+      return {
+        left: r.left, top: r.top, right: r.right, bottom: r.bottom,
+        text: el.textContent,
+        classes: el.getAttribute("class") || "",
+        shown: style.display !== "none" && style.visibility === "visible" && parseFloat(style.opacity) > 0,
+        on_top: hit !== null && (hit === el || el.contains(hit)),
+      };
+    });
+  }
+  const pre = document.createElement("pre");
+  pre.id = "measured-layout";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script>
+"""
+
+
+@dataclass(frozen=True)
+class Box:
+    """Where an element was laid out, in CSS pixels of the viewport (= screenshot pixels at scale factor 1)."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+    text: str
+    classes: str
+    shown: bool  # display, visibility and opacity of the element itself
+    on_top: bool  # the element (or a child) is what a click at its centre would hit: nothing covers it
+
+    @property
+    def width(self) -> float:
+        return self.right - self.left
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+    def inside(self, width: float, height: float) -> bool:
+        return self.left >= 0 and self.top >= 0 and self.right <= width and self.bottom <= height
+
+
+@dataclass(frozen=True)
+class Layout:
+    viewport: tuple[int, int]
+    scroll_width: int
+    elements: dict[str, list[Box]]
+
+
+def measure_layout(binary: str, page: Path, selectors: Sequence[str], width: int, height: int) -> Layout:
+    """Lay `page` out in a window of width x height and return the boxes of every element matching `selectors`.
+
+    The page itself is left alone: a copy next to it gets a measuring script appended to its body.
+    """
+    html = page.read_text(encoding="utf-8")
+    marker = "</body>"
+    if marker not in html:
+        raise ValueError(f"{page} has no </body> to append the measuring script to")
+    probe = page.with_name(f"{page.stem}.measured{page.suffix}")
+    script = _MEASURE_SCRIPT % json.dumps(list(selectors))
+    probe.write_text(html.replace(marker, script + marker, 1), encoding="utf-8")
+    dom = dump_dom(binary, probe, width, height)
+    found = re.search(r'<pre id="measured-layout">(.*?)</pre>', dom, re.DOTALL)
+    if found is None:
+        raise AssertionError(f"the measuring script did not run in {probe}")
+    data = json.loads(unescape(found.group(1)))
+    return Layout(
+        viewport=(data["viewport"][0], data["viewport"][1]),
+        scroll_width=data["scrollWidth"],
+        elements={selector: [Box(**box) for box in boxes] for selector, boxes in data["elements"].items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -89,12 +174,17 @@ class Image:
         r, g, b = self.rows[y][start : start + 3]
         return r, g, b
 
-    def colours(self, top: int = 0, bottom: int | None = None) -> Counter[tuple[int, int, int]]:
-        """How many pixels of each RGB colour in rows top..bottom (alpha ignored)."""
+    def colours(self, box: Box | None = None) -> Counter[tuple[int, int, int]]:
+        """How many pixels of each RGB colour (alpha ignored), in the whole image or in the pixels `box` touches."""
+        left, top, right, bottom = 0, 0, self.width, self.height
+        if box is not None:
+            left, top = max(0, math.floor(box.left)), max(0, math.floor(box.top))
+            right, bottom = min(self.width, math.ceil(box.right)), min(self.height, math.ceil(box.bottom))
         counts: Counter[tuple[int, int, int]] = Counter()
         step = self.channels
         for row in self.rows[top:bottom]:
-            counts.update(zip(row[0::step], row[1::step], row[2::step], strict=True))
+            part = row[left * step : right * step]
+            counts.update(zip(part[0::step], part[1::step], part[2::step], strict=True))
         return counts
 
 
