@@ -21,8 +21,8 @@ from housekeeper.cli.output import render_table
 from housekeeper.core.compiler import IN_USE_DESCRIPTION
 from housekeeper.core.config import load_config
 from housekeeper.core.images import ImageRecord
-from housekeeper.logic.report import Report, build_report, measured_change
-from housekeeper.logic.report_html import render_html
+from housekeeper.operator.report import Report, build_report, measured_change
+from housekeeper.operator.report_html import render_html
 
 from demo.emulator import patched_environ
 from demo.lambda_runtime import (
@@ -254,7 +254,7 @@ class Story:
         self.say.step(step, title)
         from housekeeper.cli.common import inventory_sources
         from housekeeper.logic.inventory import scan_inventory
-        from housekeeper.logic.report import protected_policy_outcome
+        from housekeeper.operator.report import protected_policy_outcome
 
         config = load_config(self.config)
         inventory = scan_inventory(config.safety.in_use, inventory_sources())

@@ -31,6 +31,7 @@ ASSET_EXCLUDE = [
     "**/*.pyc",
     "**/.mypy_cache",
     "housekeeper/cli",
+    "housekeeper/operator",  # the CLI's report and native preview
     "**/tests",
 ]
 

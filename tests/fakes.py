@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from housekeeper.aws.ecr import ALREADY_PRESENT, CONFLICT, MAX_TAGS_PER_IMAGE, TAG_LIMIT, TAGGED
+from housekeeper.aws.ecr import MAX_TAGS_PER_IMAGE
 from housekeeper.aws.errors import NotFound
 from housekeeper.aws.ports import (
     ContainerImageRef,
@@ -24,6 +24,7 @@ from housekeeper.aws.ports import (
     PreviewStatus,
     RepositoryInfo,
     RetagOutcome,
+    RetagStatus,
     RunningContainer,
     ScheduledTask,
     ServiceDeployment,
@@ -233,15 +234,15 @@ class FakeEcr:
             raise failure
         image = self._image(repository, digest)
         if tag in image.tags:
-            return RetagOutcome(repository, digest, tag, ALREADY_PRESENT)
+            return RetagOutcome(repository, digest, tag, RetagStatus.ALREADY_PRESENT)
         holder = self.digest_of_tag(repository, tag)
         if holder is not None:
-            return RetagOutcome(repository, digest, tag, CONFLICT, f"'{tag}' already points at {holder}")
+            return RetagOutcome(repository, digest, tag, RetagStatus.CONFLICT, f"'{tag}' already points at {holder}")
         if len(image.tags) >= MAX_TAGS_PER_IMAGE:
-            return RetagOutcome(repository, digest, tag, TAG_LIMIT, "the image already has 1000 tags")
+            return RetagOutcome(repository, digest, tag, RetagStatus.TAG_LIMIT, "the image already has 1000 tags")
         image.tags.append(tag)
         self.put_image_calls.append((repository, digest, tag))
-        return RetagOutcome(repository, digest, tag, TAGGED)
+        return RetagOutcome(repository, digest, tag, RetagStatus.TAGGED)
 
     def get_lifecycle_policy(self, repository: str) -> dict[str, Any] | None:
         policy = self._repo(repository).lifecycle_policy

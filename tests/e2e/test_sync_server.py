@@ -15,7 +15,7 @@ from housekeeper.core.compiler import compile_policy
 from housekeeper.core.config import load_config
 from housekeeper.core.evaluator import evaluate
 from housekeeper.core.images import image_from_detail
-from housekeeper.handlers import plan_sync, sync_repository
+from housekeeper.handlers import _metrics, plan_sync, sync_repository
 from housekeeper.logic import sync
 from housekeeper.logic.inventory import shared_scanner
 
@@ -101,8 +101,8 @@ def test_policy_sync_on_the_emulated_account(
     ssm.put_parameter(Name=PARAMETER, Value=json.dumps(CONFIG), Type="String")
     context = FakeLambdaContext()
     results: list[sync.SyncResult] = []
-    record = sync.record_sync_result
-    monkeypatch.setattr(sync, "record_sync_result", lambda result: (results.append(result), record(result)))
+    record = _metrics.record_sync_result
+    monkeypatch.setattr(_metrics, "record_sync_result", lambda result: (results.append(result), record(result)))
 
     # An SSM edit: every in-scope repository ends up holding exactly the compiled policy.
     planned = plan_sync.handler(ssm_change(), context)

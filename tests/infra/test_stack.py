@@ -411,7 +411,12 @@ def test_asset_is_the_plain_runtime_package(synthesized: tuple[dict[str, Any], P
     files = {p.relative_to(asset).as_posix() for p in asset.rglob("*") if p.is_file()}
     assert "housekeeper/observability.py" in files
     assert "housekeeper/core/config.py" in files
-    assert not any(f.startswith("housekeeper/cli/") for f in files)
+    assert not any(f.startswith(("housekeeper/cli/", "housekeeper/operator/")) for f in files)
+    # ... and nothing shipped needs them: the report and the native preview are the operator's, not the Lambdas'.
+    shipped = [asset / f for f in files if f.endswith(".py")]
+    assert not [
+        p.name for p in shipped if "housekeeper.cli" in p.read_text() or "housekeeper.operator" in p.read_text()
+    ]
     assert not any("__pycache__" in f or f.endswith(".pyc") or ".egg-info" in f for f in files)
     assert not any(f.startswith("tests/") or "/tests/" in f for f in files)
 

@@ -9,16 +9,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from housekeeper.aws.ecr import (
-    ALREADY_PRESENT,
-    CONFLICT,
-    MANIFEST_MEDIA_TYPES,
-    TAG_LIMIT,
-    TAGGED,
-    Boto3EcrGateway,
-    DigestMismatch,
-)
+from housekeeper.aws.ecr import MANIFEST_MEDIA_TYPES, Boto3EcrGateway, DigestMismatch
 from housekeeper.aws.errors import NotFound, Throttled
+from housekeeper.aws.ports import RetagStatus
 from housekeeper.aws.session import reset_clients
 from moto import mock_aws
 
@@ -62,7 +55,7 @@ def test_retag_adds_the_tag_and_keeps_manifest_bytes_media_type_and_digest(ecr: 
 
     outcome = Boto3EcrGateway(ecr).retag("payments/api", digest, "Prod-1234")
 
-    assert outcome.status == TAGGED
+    assert outcome.status == RetagStatus.TAGGED
     assert tags_of(ecr, "payments/api", digest) == ["1234", "Prod-1234"]
     image = stored(ecr, "payments/api", digest)
     assert image["imageManifest"] == manifest
@@ -83,7 +76,7 @@ def test_retag_of_a_multi_arch_index_tags_the_index_not_a_child(ecr: Any, index_
 
     outcome = Boto3EcrGateway(ecr).retag("web", index_digest, "Dev-77")
 
-    assert outcome.status == TAGGED
+    assert outcome.status == RetagStatus.TAGGED
     assert tags_of(ecr, "web", index_digest) == ["77", "Dev-77"]
     assert all("Dev-77" not in tags_of(ecr, "web", child) for child in children)
     assert stored(ecr, "web", index_digest)["imageManifest"] == index
@@ -93,11 +86,11 @@ def test_retag_when_the_tag_is_already_on_the_digest_is_success_without_a_write(
     ecr.create_repository(repositoryName="api")
     digest = push_to_moto(ecr, "api", image_manifest("9"), DOCKER_V2, "9")
     gateway = Boto3EcrGateway(ecr)
-    assert gateway.retag("api", digest, "Prod-9").status == TAGGED
+    assert gateway.retag("api", digest, "Prod-9").status == RetagStatus.TAGGED
 
     again = gateway.retag("api", digest, "Prod-9")
 
-    assert again.status == ALREADY_PRESENT
+    assert again.status == RetagStatus.ALREADY_PRESENT
     assert tags_of(ecr, "api", digest) == ["9", "Prod-9"]
 
 
@@ -108,7 +101,7 @@ def test_a_tag_held_by_another_image_is_a_conflict_and_is_never_moved(ecr: Any) 
 
     outcome = Boto3EcrGateway(ecr).retag("api", new, "Prod-5")
 
-    assert outcome.status == CONFLICT
+    assert outcome.status == RetagStatus.CONFLICT
     assert old in outcome.detail
     assert tags_of(ecr, "api", old) == ["Prod-5"]
     assert tags_of(ecr, "api", new) == ["5"]
@@ -120,9 +113,9 @@ def test_immutable_repository_same_digest_is_success_other_digest_is_conflict(ec
     second = push_to_moto(ecr, "locked", image_manifest("b"), DOCKER_V2, "2")
     gateway = Boto3EcrGateway(ecr)
 
-    assert gateway.retag("locked", first, "Prod-1").status == TAGGED
-    assert gateway.retag("locked", first, "Prod-1").status == ALREADY_PRESENT
-    assert gateway.retag("locked", second, "Prod-1").status == CONFLICT
+    assert gateway.retag("locked", first, "Prod-1").status == RetagStatus.TAGGED
+    assert gateway.retag("locked", first, "Prod-1").status == RetagStatus.ALREADY_PRESENT
+    assert gateway.retag("locked", second, "Prod-1").status == RetagStatus.CONFLICT
     assert tags_of(ecr, "locked", first) == ["1", "Prod-1"]
     assert tags_of(ecr, "locked", second) == ["2"]
 
@@ -152,7 +145,7 @@ def test_put_image_race_with_image_already_exists_counts_as_success() -> None:
         stub.add_client_error("put_image", "ImageAlreadyExistsException", http_status_code=400)
         stub.add_response("describe_images", {"imageDetails": [{**detail, "imageTags": ["3", "Prod-3"]}]})
         outcome = Boto3EcrGateway(ecr, sts_client=object()).retag("api", digest, "Prod-3")
-    assert outcome.status == ALREADY_PRESENT
+    assert outcome.status == RetagStatus.ALREADY_PRESENT
 
 
 def test_put_image_sends_manifest_bytes_media_type_and_digest_guard() -> None:
@@ -187,7 +180,7 @@ def test_put_image_sends_manifest_bytes_media_type_and_digest_guard() -> None:
         )
         # After the write, the tag is looked up again: it must be on our digest.
         stub.add_response("describe_images", {"imageDetails": [{"imageDigest": digest, "imagePushedAt": 1}]})
-        assert Boto3EcrGateway(ecr).retag("api", digest, "Prod-1").status == TAGGED
+        assert Boto3EcrGateway(ecr).retag("api", digest, "Prod-1").status == RetagStatus.TAGGED
         stub.assert_no_pending_responses()
 
 
@@ -212,7 +205,7 @@ def test_a_tag_another_writer_moves_right_after_put_image_is_a_conflict_not_tagg
         stub.add_response("describe_images", {"imageDetails": [{"imageDigest": theirs, "imagePushedAt": 2}]})
         outcome = Boto3EcrGateway(ecr).retag("api", digest, "Prod-7")
         stub.assert_no_pending_responses()
-    assert outcome.status == CONFLICT
+    assert outcome.status == RetagStatus.CONFLICT
     assert theirs in outcome.detail and "another writer" in outcome.detail
 
 
@@ -226,7 +219,7 @@ def test_an_image_with_ecrs_maximum_of_1000_tags_is_reported_and_not_written() -
         stub.add_client_error("describe_images", "ImageNotFoundException", http_status_code=400)
         outcome = Boto3EcrGateway(ecr).retag("api", digest, "Prod-1")
         stub.assert_no_pending_responses()
-    assert outcome.status == TAG_LIMIT
+    assert outcome.status == RetagStatus.TAG_LIMIT
     assert "1000 tags" in outcome.detail
 
 

@@ -17,6 +17,7 @@ from housekeeper import observability
 from housekeeper.aws.session import client, reset_clients
 from housekeeper.core.compiler import compile_policy
 from housekeeper.core.config import load_config
+from housekeeper.handlers import _metrics
 from housekeeper.handlers import _runtime as runtime
 from housekeeper.handlers import plan_sync as plan_sync_handler
 from housekeeper.handlers import sync_repository as worker_handler
@@ -205,7 +206,7 @@ def account_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
         account = Account(queue_url, dlq_url)
         monkeypatch.setenv("HOUSEKEEPER_CONFIG_PARAMETER", PARAMETER)
         monkeypatch.setenv("HOUSEKEEPER_SYNC_QUEUE_URL", queue_url)
-        original_record = sync.record_sync_result
+        original_record = _metrics.record_sync_result
         original_count = observability.count
 
         def record(result: sync.SyncResult) -> None:
@@ -216,7 +217,7 @@ def account_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
             account.metrics.append((name, value))
             original_count(name, value)
 
-        monkeypatch.setattr(sync, "record_sync_result", record)
+        monkeypatch.setattr(_metrics, "record_sync_result", record)
         monkeypatch.setattr(observability, "count", count)
         yield account
     reset_clients()

@@ -8,13 +8,7 @@ from typing import Any
 from housekeeper.core.compiler import compile_policy
 from housekeeper.core.config import load_config
 from housekeeper.core.evaluator import evaluate
-from housekeeper.core.guard import (
-    EXCEEDS_MAX_ARCHIVE_FRACTION,
-    EXCEEDS_MAX_EXPIRE_FRACTION,
-    EXPIRES_IN_USE_IMAGE,
-    check_guard,
-    expand_in_use,
-)
+from housekeeper.core.guard import GuardReason, check_guard, expand_in_use
 from housekeeper.core.images import ImageRecord
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -102,10 +96,10 @@ def test_a_policy_the_guard_allows_never_expires_or_archives_a_running_image(
     else:
         assert verdict.reasons
     if in_use & acted_on:
-        assert EXPIRES_IN_USE_IMAGE in verdict.reasons
+        assert GuardReason.EXPIRES_IN_USE_IMAGE in verdict.reasons
         assert {c.digest for c in verdict.conflicts} >= in_use & acted_on
     if len(evaluation.expiring_digests) > loaded.safety.max_expire_fraction * len(images):
-        assert EXCEEDS_MAX_EXPIRE_FRACTION in verdict.reasons
+        assert GuardReason.EXCEEDS_MAX_EXPIRE_FRACTION in verdict.reasons
 
 
 @settings(max_examples=80, deadline=None)
@@ -117,4 +111,4 @@ def test_with_nothing_running_only_the_fraction_rule_can_block(
     evaluation = evaluate(compile_policy(loaded, "any/repo"), images, NOW)
     verdict = check_guard(loaded.safety, images, evaluation, set())
     assert verdict.conflicts == ()
-    assert set(verdict.reasons) <= {EXCEEDS_MAX_EXPIRE_FRACTION, EXCEEDS_MAX_ARCHIVE_FRACTION}
+    assert set(verdict.reasons) <= {GuardReason.EXCEEDS_MAX_EXPIRE_FRACTION, GuardReason.EXCEEDS_MAX_ARCHIVE_FRACTION}

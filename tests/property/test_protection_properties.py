@@ -10,7 +10,7 @@ from typing import Any
 
 from housekeeper.core.config import Config, load_config
 from housekeeper.core.evaluator import DAY_SECONDS, evaluate, newest_first
-from housekeeper.core.guard import EXPIRES_IN_USE_IMAGE, check_guard, expand_in_use
+from housekeeper.core.guard import GuardReason, check_guard, expand_in_use
 from housekeeper.core.images import ARCHIVE, STANDARD, ImageRecord
 from housekeeper.core.policy import policy_text, validate_policy
 from housekeeper.core.protection import LOOKAHEAD_DAYS, ProtectionPlan, pin_tag, plan_protection
@@ -164,7 +164,7 @@ def test_the_desired_policy_keeps_every_in_use_image_it_does_not_report(
     assert validate_policy(plan.policy) == []
     verdict = check_guard(config.safety, plan.images, plan.evaluation, in_use)
     if not plan.unprotected:
-        assert EXPIRES_IN_USE_IMAGE not in verdict.reasons
+        assert GuardReason.EXPIRES_IN_USE_IMAGE not in verdict.reasons
     else:
         # What the plan could not protect and the policy still acts on, the guard names.
         now_lost = (plan.evaluation.expiring_digests | plan.evaluation.transitioning_digests) & allowed_losses

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from housekeeper.core.config import Safety
-from housekeeper.core.guard import EXCEEDS_MAX_EXPIRE_FRACTION, EXPIRES_IN_USE_IMAGE, check_guard
+from housekeeper.core.guard import GuardReason, check_guard
 from housekeeper.core.images import ImageRecord
 
 
@@ -36,27 +36,27 @@ def test_allows_a_policy_that_expires_nothing_in_use_and_few_images() -> None:
 def test_blocks_expiring_an_image_a_task_runs_and_names_its_digest_and_tags() -> None:
     verdict = check_guard(Safety(), IMAGES, Outcome(frozenset({d(1), d(2)})), {d(2)})
     assert not verdict.allowed
-    assert verdict.reasons == (EXPIRES_IN_USE_IMAGE,)
+    assert verdict.reasons == (GuardReason.EXPIRES_IN_USE_IMAGE,)
     assert [(c.digest, c.tags, c.action) for c in verdict.conflicts] == [(d(2), ("Prod-2",), "EXPIRE")]
 
 
 def test_blocks_archiving_an_image_a_task_runs() -> None:
     verdict = check_guard(Safety(), IMAGES, Outcome(transitioning_digests=frozenset({d(3)})), {d(3)})
-    assert verdict.reasons == (EXPIRES_IN_USE_IMAGE,)
+    assert verdict.reasons == (GuardReason.EXPIRES_IN_USE_IMAGE,)
     assert verdict.conflicts[0].action == "TRANSITION"
 
 
 def test_a_manifest_list_is_in_use_when_one_of_its_platform_images_runs() -> None:
     images = [image(1, "Prod-1", children=(d(101), d(102))), image(101), image(102)]
     verdict = check_guard(Safety(), images, Outcome(frozenset({d(1)})), {d(101)})
-    assert verdict.reasons == (EXPIRES_IN_USE_IMAGE,)
+    assert verdict.reasons == (GuardReason.EXPIRES_IN_USE_IMAGE,)
     assert verdict.conflicts[0].digest == d(1)
 
 
 def test_the_platform_images_of_a_running_manifest_list_are_in_use() -> None:
     images = [image(1, "Prod-1", children=(d(101), d(102))), image(101), image(102)]
     verdict = check_guard(Safety(), images, Outcome(frozenset({d(102)})), {d(1)})
-    assert verdict.reasons == (EXPIRES_IN_USE_IMAGE,)
+    assert verdict.reasons == (GuardReason.EXPIRES_IN_USE_IMAGE,)
 
 
 def test_protect_in_use_off_lets_in_use_images_expire() -> None:
@@ -67,7 +67,7 @@ def test_protect_in_use_off_lets_in_use_images_expire() -> None:
 def test_blocks_expiring_more_than_the_configured_fraction() -> None:
     expiring = frozenset(d(n) for n in range(1, 7))
     verdict = check_guard(Safety(max_expire_fraction=0.5), IMAGES, Outcome(expiring), set())
-    assert verdict.reasons == (EXCEEDS_MAX_EXPIRE_FRACTION,)
+    assert verdict.reasons == (GuardReason.EXCEEDS_MAX_EXPIRE_FRACTION,)
     assert "6 of 10" in verdict.details[0]
 
 
@@ -79,7 +79,7 @@ def test_exactly_the_configured_fraction_is_allowed() -> None:
 def test_both_reasons_are_reported_together() -> None:
     expiring = frozenset(d(n) for n in range(1, 10))
     verdict = check_guard(Safety(), IMAGES, Outcome(expiring), {d(1)})
-    assert set(verdict.reasons) == {EXPIRES_IN_USE_IMAGE, EXCEEDS_MAX_EXPIRE_FRACTION}
+    assert set(verdict.reasons) == {GuardReason.EXPIRES_IN_USE_IMAGE, GuardReason.EXCEEDS_MAX_EXPIRE_FRACTION}
 
 
 def test_an_empty_repository_is_always_allowed() -> None:

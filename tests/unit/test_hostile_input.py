@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from housekeeper.cli.main import main
 from housekeeper.core.config import load_config
 from housekeeper.core.errors import ConfigInvalid, InvalidInput, MalformedEvent
 from housekeeper.core.evaluator import evaluate
 from housekeeper.core.images import parse_time
 from housekeeper.core.policy import normalise_policy, validate_policy
-from housekeeper.logic.sync import parse_sync_message
+from housekeeper.handlers.events import sync_message
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = json.loads((ROOT / "config" / "example.json").read_text())
@@ -94,7 +95,7 @@ def test_a_duplicate_key_in_a_policy_or_in_describe_images_output_exits_2(
 
 def test_a_duplicate_key_in_an_sqs_message_is_a_malformed_event() -> None:
     with pytest.raises(MalformedEvent) as caught:
-        parse_sync_message('{"repositoryName": "shop/api", "repositoryName": "shop/web"}')
+        sync_message(SQSRecord({"body": '{"repositoryName": "shop/api", "repositoryName": "shop/web"}'}))
     assert "duplicate key 'repositoryName'" in str(caught.value)
 
 

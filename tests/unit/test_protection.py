@@ -25,24 +25,15 @@ from housekeeper.core.config import (
 )
 from housekeeper.core.errors import ConfigInvalid
 from housekeeper.core.evaluator import DAY_SECONDS, EXPIRE, TRANSITION, evaluate
-from housekeeper.core.guard import (
-    EXCEEDS_MAX_ARCHIVE_FRACTION,
-    EXCEEDS_MAX_EXPIRE_FRACTION,
-    EXPIRES_IN_USE_IMAGE,
-    check_guard,
-    expand_in_use,
-    is_protective,
-)
+from housekeeper.core.guard import GuardReason, check_guard, expand_in_use, is_protective
 from housekeeper.core.images import ARCHIVE, STANDARD, ImageRecord
 from housekeeper.core.policy import MAX_RULES, policy_text, validate_policy
 from housekeeper.core.protection import (
-    ARCHIVED_UNTAGGED,
-    CANNOT_PIN,
     LOOKAHEAD_DAYS,
-    PROTECTION_LIMIT,
     Protected,
     ProtectionPlan,
     Unprotected,
+    UnprotectedReason,
     pin_tag,
     plan_protection,
     threats,
@@ -357,7 +348,7 @@ def test_past_ecrs_fifty_rules_the_rest_is_reported_unprotected_and_the_guard_re
     assert validate_policy(plan.policy) == []
     assert len(plan.protected) == 45
     assert len(plan.unprotected) == 2
-    assert {u.reason for u in plan.unprotected} == {PROTECTION_LIMIT}
+    assert {u.reason for u in plan.unprotected} == {UnprotectedReason.PROTECTION_LIMIT}
     unprotected = {u.digest for u in plan.unprotected}
     assert not unprotected & plan.pins.keys()  # no pin for an image no rule will select
     assert len(plan.pins) == 45
@@ -367,7 +358,7 @@ def test_past_ecrs_fifty_rules_the_rest_is_reported_unprotected_and_the_guard_re
 
     verdict = check_guard(CONFIG.safety, plan.images, plan.evaluation, in_use)
     assert not verdict.allowed
-    assert EXPIRES_IN_USE_IMAGE in verdict.reasons
+    assert GuardReason.EXPIRES_IN_USE_IMAGE in verdict.reasons
     assert {c.digest for c in verdict.conflicts} == unprotected
     assert all(c.consumers == in_use[c.digest] for c in verdict.conflicts)
 
@@ -377,7 +368,7 @@ def test_an_image_whose_pin_could_not_be_added_is_reported_unprotected() -> None
     in_use = {d(10): WEB, d(11): WEB}
     plan = plan_for(images, in_use, cannot_pin=[d(10)])
 
-    assert plan.unprotected == (Unprotected(d(10), (), CANNOT_PIN),)
+    assert plan.unprotected == (Unprotected(d(10), (), UnprotectedReason.CANNOT_PIN),)
     assert plan.pins == {d(11): pin_tag(d(11))}
     assert d(10) in plan.evaluation.expiring_digests
     verdict = check_guard(CONFIG.safety, plan.images, plan.evaluation, in_use)
@@ -388,11 +379,11 @@ def test_an_archived_untagged_in_use_image_cannot_be_protected() -> None:
     images = [image(1, "Prod-1"), image(20, age=200, archived_days_ago=100)]
     plan = plan_for(images, {d(20): WEB}, ARCHIVE_CONFIG)
 
-    assert plan.unprotected == (Unprotected(d(20), (), ARCHIVED_UNTAGGED),)
+    assert plan.unprotected == (Unprotected(d(20), (), UnprotectedReason.ARCHIVED_UNTAGGED),)
     assert plan.pins == {}  # a pin on an archived image would restore it
     assert d(20) in plan.evaluation.expiring_digests
     verdict = check_guard(ARCHIVE_CONFIG.safety, plan.images, plan.evaluation, {d(20): WEB})
-    assert verdict.reasons[0] == EXPIRES_IN_USE_IMAGE
+    assert verdict.reasons[0] == GuardReason.EXPIRES_IN_USE_IMAGE
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -544,7 +535,7 @@ def test_the_protected_policy_passes_every_ecr_constraint_and_keeps_everything_i
     assert lost(plan) <= base_lost(plan, images)  # protection only ever keeps more
     assert set(plan.pins) == {d(30), d(50)}
     verdict = check_guard(config.safety, plan.images, plan.evaluation, in_use)
-    assert EXPIRES_IN_USE_IMAGE not in verdict.reasons
+    assert GuardReason.EXPIRES_IN_USE_IMAGE not in verdict.reasons
 
 
 def test_the_same_inputs_give_the_byte_identical_policy_in_any_order() -> None:
@@ -677,7 +668,7 @@ def digests(*numbers: int) -> frozenset[str]:
 
 def test_archiving_more_than_the_configured_fraction_is_blocked() -> None:
     verdict = check_guard(Safety(), TEN, Outcome(transitioning_digests=digests(*range(1, 7))), set())
-    assert verdict.reasons == (EXCEEDS_MAX_ARCHIVE_FRACTION,)
+    assert verdict.reasons == (GuardReason.EXCEEDS_MAX_ARCHIVE_FRACTION,)
     assert verdict.transitioning == 6
     assert "archive 6 of 10" in verdict.details[0]
     assert "maxArchiveFraction" in verdict.details[0]
@@ -707,13 +698,13 @@ def test_a_write_that_expires_anything_the_stored_policy_keeps_is_held_to_the_fr
     stored = Outcome(digests(*range(1, 9)))
     candidate = Outcome(digests(1, 2, 3, 4, 5, 6, 9))  # image 9 is kept today
     verdict = check_guard(Safety(), TEN, candidate, set(), stored=stored)
-    assert verdict.reasons == (EXCEEDS_MAX_EXPIRE_FRACTION,)
+    assert verdict.reasons == (GuardReason.EXCEEDS_MAX_EXPIRE_FRACTION,)
     assert not verdict.protective
 
 
 def test_without_a_stored_policy_no_write_is_protective() -> None:
     verdict = check_guard(Safety(), TEN, Outcome(digests(*range(1, 8))), set(), stored=None)
-    assert verdict.reasons == (EXCEEDS_MAX_EXPIRE_FRACTION,)
+    assert verdict.reasons == (GuardReason.EXCEEDS_MAX_EXPIRE_FRACTION,)
 
 
 @pytest.mark.parametrize(
@@ -734,7 +725,7 @@ def test_what_counts_as_protective(candidate: Outcome, protective: bool) -> None
 def test_a_protective_write_is_still_refused_when_it_expires_an_image_in_use() -> None:
     stored = Outcome(digests(*range(1, 9)))
     verdict = check_guard(Safety(), TEN, Outcome(digests(*range(1, 8))), {d(7): WEB}, stored=stored)
-    assert verdict.reasons == (EXPIRES_IN_USE_IMAGE,)
+    assert verdict.reasons == (GuardReason.EXPIRES_IN_USE_IMAGE,)
 
 
 def test_conflicts_carry_their_consumers_when_in_use_is_a_mapping() -> None:

@@ -10,7 +10,7 @@ from housekeeper.aws.errors import AccessDenied
 from housekeeper.aws.ports import EcrGateway, FindingCounts, RepositoryInfo
 from housekeeper.core.config import Config, load_config
 from housekeeper.core.images import ARCHIVE, ImageRecord
-from housekeeper.logic.report import (
+from housekeeper.operator.report import (
     BYTES_PER_GB,
     EXPIRE,
     TRANSITION,

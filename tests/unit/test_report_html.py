@@ -6,8 +6,8 @@ from html.parser import HTMLParser
 
 from housekeeper.aws.ports import FindingCounts
 from housekeeper.core.images import ImageRecord
-from housekeeper.logic.report import BYTES_PER_GB, EXPIRE, Report, repository_report
-from housekeeper.logic.report_html import render_html
+from housekeeper.operator.report import BYTES_PER_GB, EXPIRE, Report, repository_report
+from housekeeper.operator.report_html import render_html
 
 
 class _Page(HTMLParser):

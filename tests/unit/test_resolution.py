@@ -7,12 +7,7 @@ from typing import Any
 import pytest
 from housekeeper.core.config import Config, load_config
 from housekeeper.core.resolution import (
-    REASON_INVALID_TAG,
-    REASON_NO_BUILD,
-    REASON_NO_ENVIRONMENT,
-    REASON_NOT_ECR,
-    REASON_OTHER_ACCOUNT,
-    REASON_OTHER_REGION,
+    TagReason,
     decide_tag,
     env_tag,
     foreign_image_reason,
@@ -79,7 +74,7 @@ def test_a_capture_group_picks_the_build_out_of_the_tag() -> None:
 
 def test_no_build_is_a_reason_not_a_guess() -> None:
     resolved = resolve_build(config(), "latest", ["latest", "main"])
-    assert (resolved.build, resolved.reason) == (None, REASON_NO_BUILD)
+    assert (resolved.build, resolved.reason) == (None, TagReason.NO_BUILD)
 
 
 def test_decide_tag_makes_prefix_dash_build() -> None:
@@ -90,8 +85,8 @@ def test_decide_tag_makes_prefix_dash_build() -> None:
 
 def test_decide_tag_without_environment_or_build_gives_reason_codes() -> None:
     cfg = config()
-    assert decide_tag(cfg, None, "1234", []).reason == REASON_NO_ENVIRONMENT
-    assert decide_tag(cfg, resolve_environment(cfg, "dev-1"), "latest", ["latest"]).reason == REASON_NO_BUILD
+    assert decide_tag(cfg, None, "1234", []).reason == TagReason.NO_ENVIRONMENT
+    assert decide_tag(cfg, resolve_environment(cfg, "dev-1"), "latest", ["latest"]).reason == TagReason.NO_BUILD
 
 
 def test_env_tag_respects_docker_grammar_and_length() -> None:
@@ -102,7 +97,7 @@ def test_env_tag_respects_docker_grammar_and_length() -> None:
     assert env_tag(env, "1" * 124) is None  # 129 characters
     assert env_tag(env, "feature/x") is None
     decision = decide_tag(config(buildTagPattern=".+"), env, "a b", [])
-    assert decision.reason == REASON_INVALID_TAG
+    assert decision.reason == TagReason.INVALID_TAG
 
 
 @pytest.mark.parametrize("tag", ["1234", "Prod-1234", "_x", "a.b-c_d"])
@@ -131,14 +126,14 @@ def test_parse_private_ecr_reference_with_tag_and_digest() -> None:
     ("image", "reason"),
     [
         ("123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1", None),
-        ("nginx:1.27", REASON_NOT_ECR),
-        ("library/nginx", REASON_NOT_ECR),
-        ("docker.io/library/nginx:latest", REASON_NOT_ECR),
-        ("public.ecr.aws/nginx/nginx:1", REASON_NOT_ECR),
-        ("ghcr.io/org/app:2", REASON_NOT_ECR),
-        ("localhost:5000/app:2", REASON_NOT_ECR),
-        ("210987654321.dkr.ecr.us-east-1.amazonaws.com/api:1", REASON_OTHER_ACCOUNT),
-        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1", REASON_OTHER_REGION),
+        ("nginx:1.27", TagReason.NOT_ECR),
+        ("library/nginx", TagReason.NOT_ECR),
+        ("docker.io/library/nginx:latest", TagReason.NOT_ECR),
+        ("public.ecr.aws/nginx/nginx:1", TagReason.NOT_ECR),
+        ("ghcr.io/org/app:2", TagReason.NOT_ECR),
+        ("localhost:5000/app:2", TagReason.NOT_ECR),
+        ("210987654321.dkr.ecr.us-east-1.amazonaws.com/api:1", TagReason.OTHER_ACCOUNT),
+        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1", TagReason.OTHER_REGION),
     ],
 )
 def test_only_this_accounts_and_regions_ecr_images_are_ours(image: str, reason: str | None) -> None:

@@ -7,26 +7,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from housekeeper.aws.errors import Throttled
 from housekeeper.aws.ports import PreviewStatus
 from housekeeper.core.compiler import compile_policy
 from housekeeper.core.config import Config, load_config
 from housekeeper.core.errors import MalformedEvent
 from housekeeper.core.evaluator import evaluate
-from housekeeper.logic import sync
+from housekeeper.handlers import _metrics, events
 from housekeeper.logic.inventory import InventoryScanner
-from housekeeper.logic.sync import (
-    ConfigFailure,
-    RepositorySyncFailed,
-    SyncRun,
-    Trigger,
-    handle_sync_message,
-    native_preview,
-    plan_sync,
-    prepare_run,
-    sync_repository,
-    trigger_from_event,
-)
+from housekeeper.logic.plan import PlanOutcome, Trigger, plan_sync
+from housekeeper.logic.sync import SyncResult, SyncRun, sync_repository
+from housekeeper.logic.worker import ConfigFailure, RepositorySyncFailed, prepare_run, process
+from housekeeper.operator.native_preview import native_preview
 
 from tests.fakes import FakeEcr, FakeEcs, FakeSqs, FakeSsm, ecr_image_uri, fake_sources, image_manifest
 
@@ -278,30 +272,40 @@ def push_event(repository: str, result: str = "SUCCESS", action: str = "PUSH") -
 SCHEDULED = {"id": "evt-3", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
 
 
+def trigger_from_event(event: Any) -> Trigger:
+    """What plan_sync's handler hands logic for `event` (read at the edge with Powertools' data class)."""
+    return events.sync_trigger(EventBridgeEvent(event), PARAMETER)
+
+
+def handle_sync_message(body: Any, prepared: SyncRun | ConfigFailure) -> SyncResult:
+    """What the worker's handler does with one SQS record: read it at the edge, then process it."""
+    return process(events.sync_message(SQSRecord({"body": body})), prepared, lambda result: None)
+
+
 def test_events_become_triggers() -> None:
-    assert trigger_from_event(ssm_event("Update"), PARAMETER) == Trigger("config-change", None, PARAMETER, "Update")
-    assert trigger_from_event(ssm_event("Delete"), PARAMETER).deletes_config
-    assert trigger_from_event(push_event("shop/api"), PARAMETER) == Trigger("push", "shop/api")
-    assert trigger_from_event(SCHEDULED, PARAMETER).kind == "sweep"
+    assert trigger_from_event(ssm_event("Update")) == Trigger("config-change", None, PARAMETER, "Update")
+    assert trigger_from_event(ssm_event("Delete")).deletes_config
+    assert trigger_from_event(push_event("shop/api")) == Trigger("push", "shop/api")
+    assert trigger_from_event(SCHEDULED).kind == "sweep"
 
 
 def test_events_that_ask_for_nothing_are_ignored() -> None:
-    assert trigger_from_event(push_event("shop/api", result="FAILED"), PARAMETER).ignore
-    assert trigger_from_event(push_event("shop/api", action="DELETE"), PARAMETER).ignore
-    assert trigger_from_event(ssm_event("Update", "/other/param"), PARAMETER).ignore
+    assert trigger_from_event(push_event("shop/api", result="FAILED")).ignore
+    assert trigger_from_event(push_event("shop/api", action="DELETE")).ignore
+    assert trigger_from_event(ssm_event("Update", "/other/param")).ignore
 
 
 def test_an_unknown_event_is_malformed() -> None:
     with pytest.raises(MalformedEvent):
-        trigger_from_event({"detail-type": "Something Else", "detail": {}}, PARAMETER)
+        trigger_from_event({"detail-type": "Something Else", "detail": {}})
     with pytest.raises(MalformedEvent):
-        trigger_from_event({"detail-type": "ECR Image Action", "detail": {}}, PARAMETER)
+        trigger_from_event({"detail-type": "ECR Image Action", "detail": {}})
 
 
-def planned(event: dict[str, Any], config: Any, ecr: FakeEcr) -> tuple[sync.PlanOutcome, FakeSqs]:
+def planned(event: dict[str, Any], config: Any, ecr: FakeEcr) -> tuple[PlanOutcome, FakeSqs]:
     ssm = FakeSsm({PARAMETER: config if isinstance(config, str) else json.dumps(config)} if config is not None else {})
     sqs = FakeSqs()
-    trigger = trigger_from_event(event, PARAMETER)
+    trigger = trigger_from_event(event)
     outcome = plan_sync(trigger, config_parameter=PARAMETER, queue_url=QUEUE, ssm=ssm, ecr=ecr, sqs=sqs)
     return outcome, sqs
 
@@ -367,7 +371,7 @@ def test_a_config_change_reads_the_parameter_past_any_cache() -> None:
     ssm = RecordingSsm({PARAMETER: json.dumps(config_json())})
     for event in (ssm_event("Update"), SCHEDULED):
         plan_sync(
-            trigger_from_event(event, PARAMETER),
+            trigger_from_event(event),
             config_parameter=PARAMETER,
             queue_url=QUEUE,
             ssm=ssm,
@@ -476,7 +480,7 @@ def test_a_config_version_that_relaxes_safety_is_reported_once_with_what_it_rela
     relaxed = config_json(safety={"maxExpireFraction": 0.9, "inUse": {"lambdaFunctions": False}})
 
     outcome, _ = planned(ssm_event("Update"), relaxed, many_repositories())
-    sync.record_plan_outcome(outcome, PARAMETER)
+    _metrics.record_plan_outcome(outcome, PARAMETER)
     assert outcome.relaxations == (
         "safety.maxExpireFraction is 0.9 (default 0.5)",
         "safety.inUse.lambdaFunctions is false: Lambda container-image functions are not in the inventory",
@@ -487,7 +491,7 @@ def test_a_config_version_that_relaxes_safety_is_reported_once_with_what_it_rela
     # The sweep and pushes under the same version say nothing more: once per config version.
     counted.clear()
     outcome, _ = planned(SCHEDULED, relaxed, many_repositories())
-    sync.record_plan_outcome(outcome, PARAMETER)
+    _metrics.record_plan_outcome(outcome, PARAMETER)
     assert (outcome.relaxations, counted.count("SafetyRelaxed")) == ((), 0)
 
 

@@ -8,24 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from housekeeper.aws.errors import Throttled
 from housekeeper.aws.ports import ContainerImageRef, ServiceDeployment
 from housekeeper.core.config import Config, load_config
 from housekeeper.core.errors import MalformedEvent
+from housekeeper.handlers.events import deployment
 from housekeeper.logic.tagging import (
-    ALREADY_PRESENT,
-    CONFLICT,
-    FAILED,
-    SKIPPED,
-    SOURCE_DEPLOYMENT_TASKS,
-    SOURCE_SERVICE_REVISION,
-    SOURCE_TASK_DEFINITION,
-    TAGGED,
-    WOULD_TAG,
+    DigestSource,
     ServiceNotFound,
+    TagStatus,
     clusters_in_environments,
     iter_backfill,
-    parse_deployment_event,
     tag_deployment,
 )
 
@@ -64,6 +58,11 @@ def account(cluster: str = "prod-main") -> tuple[FakeEcr, FakeEcs, str]:
     return ecr, ecs, digest
 
 
+def parse_deployment_event(raw: Any) -> Any:
+    """What the tagger's handler hands logic: the event read at the edge with Powertools' data class."""
+    return deployment(EventBridgeEvent(raw))
+
+
 def run(raw: dict[str, Any], ecr: FakeEcr, ecs: FakeEcs) -> Any:
     return tag_deployment(parse_deployment_event(raw), CONFIG, ecr, ecs)
 
@@ -73,11 +72,11 @@ def test_completed_deployment_tags_the_digest_its_tasks_run() -> None:
     result = run(event(), ecr, ecs)
     [outcome] = result.outcomes
     assert (outcome.status, outcome.tag, outcome.env, outcome.build, outcome.source) == (
-        TAGGED,
+        TagStatus.TAGGED,
         "Prod-1234",
         "prod",
         "1234",
-        SOURCE_DEPLOYMENT_TASKS,
+        DigestSource.DEPLOYMENT_TASKS,
     )
     assert ecr.tags_of_digest("payments/api", digest) == ("1234", "Prod-1234")
 
@@ -87,7 +86,7 @@ def test_a_duplicate_event_changes_nothing_and_succeeds() -> None:
     run(event(), ecr, ecs)
     writes = list(ecr.put_image_calls)
     again = run(event(), ecr, ecs)
-    assert [o.status for o in again.outcomes] == [ALREADY_PRESENT]
+    assert [o.status for o in again.outcomes] == [TagStatus.ALREADY_PRESENT]
     assert ecr.put_image_calls == writes
 
 
@@ -104,7 +103,7 @@ def test_other_event_names_tag_nothing(name: str) -> None:
 def test_an_unknown_cluster_is_skipped_with_a_reason() -> None:
     ecr, ecs, _ = account("qa-main")
     [outcome] = run(event(cluster="qa-main"), ecr, ecs).outcomes
-    assert (outcome.status, outcome.reason) == (SKIPPED, "no-environment")
+    assert (outcome.status, outcome.reason) == (TagStatus.SKIPPED, "no-environment")
     assert ecr.put_image_calls == []
 
 
@@ -125,11 +124,11 @@ def test_non_ecr_and_foreign_images_are_skipped_and_the_ecr_one_is_tagged() -> N
     outcomes = run(event(), ecr, ecs).outcomes
     by_reason = sorted((o.status, o.reason or "") for o in outcomes)
     assert by_reason == [
-        (SKIPPED, "not-ecr-image"),
-        (SKIPPED, "not-ecr-image"),
-        (SKIPPED, "other-account"),
-        (SKIPPED, "other-region"),
-        (TAGGED, ""),
+        (TagStatus.SKIPPED, "not-ecr-image"),
+        (TagStatus.SKIPPED, "not-ecr-image"),
+        (TagStatus.SKIPPED, "other-account"),
+        (TagStatus.SKIPPED, "other-region"),
+        (TagStatus.TAGGED, ""),
     ]
 
 
@@ -139,7 +138,7 @@ def test_build_from_ecr_tags_when_the_service_deploys_latest() -> None:
     ecs.add_service("dev-1", "web", "web:1", [ecr_image_uri("web", ":latest")], deployment_id=DEPLOYMENT)
     ecs.run_task("dev-1", "web", [(ecr_image_uri("web", ":latest"), digest)], started_by=DEPLOYMENT)
     [outcome] = run(event(cluster="dev-1", service="web"), ecr, ecs).outcomes
-    assert (outcome.status, outcome.tag) == (TAGGED, "Dev-88")
+    assert (outcome.status, outcome.tag) == (TagStatus.TAGGED, "Dev-88")
 
 
 def test_no_build_means_no_tag() -> None:
@@ -148,7 +147,7 @@ def test_no_build_means_no_tag() -> None:
     ecs.add_service("dev-1", "web", "web:1", [ecr_image_uri("web", ":latest")], deployment_id=DEPLOYMENT)
     ecs.run_task("dev-1", "web", [(ecr_image_uri("web", ":latest"), digest)], started_by=DEPLOYMENT)
     [outcome] = run(event(cluster="dev-1", service="web"), ecr, ecs).outcomes
-    assert (outcome.status, outcome.reason) == (SKIPPED, "no-build")
+    assert (outcome.status, outcome.reason) == (TagStatus.SKIPPED, "no-build")
     assert ecr.tags_of_digest("web", digest) == ("latest",)
 
 
@@ -170,7 +169,7 @@ def test_service_revision_is_used_when_the_tasks_are_gone() -> None:
     ecs.deployments[arn] = ServiceDeployment(arn, "svc", "cluster", "SUCCESSFUL", "rev-1")
     ecs.revisions["rev-1"] = [ContainerImageRef("app", image, digest)]
     [outcome] = run(event(service="api"), ecr, ecs).outcomes
-    assert (outcome.status, outcome.source, outcome.digest) == (TAGGED, SOURCE_SERVICE_REVISION, digest)
+    assert (outcome.status, outcome.source, outcome.digest) == (TagStatus.TAGGED, DigestSource.SERVICE_REVISION, digest)
 
 
 def test_task_definition_is_the_last_resort() -> None:
@@ -178,7 +177,7 @@ def test_task_definition_is_the_last_resort() -> None:
     digest = ecr.push("api", image_manifest("t"), DOCKER_V2, ["60"])
     ecs.add_service("prod-main", "api", "api:3", [ecr_image_uri("api", ":60")], deployment_id=DEPLOYMENT)
     [outcome] = run(event(), ecr, ecs).outcomes
-    assert (outcome.status, outcome.source, outcome.digest) == (TAGGED, SOURCE_TASK_DEFINITION, digest)
+    assert (outcome.status, outcome.source, outcome.digest) == (TagStatus.TAGGED, DigestSource.TASK_DEFINITION, digest)
 
 
 def test_a_superseded_deployment_without_task_digests_tags_nothing() -> None:
@@ -186,7 +185,7 @@ def test_a_superseded_deployment_without_task_digests_tags_nothing() -> None:
     ecr.push("api", image_manifest("s"), DOCKER_V2, ["70"])
     ecs.add_service("prod-main", "api", "api:4", [ecr_image_uri("api", ":70")], deployment_id="ecs-svc/newer")
     [outcome] = run(event(), ecr, ecs).outcomes
-    assert (outcome.status, outcome.reason) == (SKIPPED, "deployment-superseded")
+    assert (outcome.status, outcome.reason) == (TagStatus.SKIPPED, "deployment-superseded")
     assert ecr.put_image_calls == []
 
 
@@ -200,7 +199,7 @@ def test_a_tag_on_another_digest_is_a_conflict_and_is_not_moved() -> None:
     ecr, ecs, _ = account()
     other = ecr.push("payments/api", image_manifest("other"), DOCKER_V2, ["Prod-1234"])
     [outcome] = run(event(), ecr, ecs).outcomes
-    assert (outcome.status, outcome.reason) == (CONFLICT, "tag-conflict")
+    assert (outcome.status, outcome.reason) == (TagStatus.CONFLICT, "tag-conflict")
     assert ecr.tags_of_digest("payments/api", other) == ("Prod-1234",)
 
 
@@ -210,8 +209,11 @@ def test_one_failing_container_does_not_stop_the_others() -> None:
     ecs.run_task("prod-main", "api", [(ecr_image_uri("payments/worker", ":1234"), second)], DEPLOYMENT, "task-3")
     ecr.fail_retag[("payments/api", "Prod-1234")] = Throttled("ecr:PutImage", "ThrottlingException", "slow down")
     outcomes = run(event(), ecr, ecs).outcomes
-    assert sorted((o.repository, o.status) for o in outcomes) == [("payments/api", FAILED), ("payments/worker", TAGGED)]
-    assert next(o for o in outcomes if o.status == FAILED).retryable
+    assert sorted((o.repository, o.status) for o in outcomes) == [
+        ("payments/api", TagStatus.FAILED),
+        ("payments/worker", TagStatus.TAGGED),
+    ]
+    assert next(o for o in outcomes if o.status == TagStatus.FAILED).retryable
 
 
 @pytest.mark.parametrize(
@@ -245,14 +247,14 @@ def test_backfill_plans_then_applies_for_every_configured_cluster() -> None:
     assert [c for c, _ in clusters] == ["prod-eu", "prod-main", "staging-1"]
     plan = list(iter_backfill(CONFIG, ecr, ecs, clusters, apply=False))
     assert sorted((o.repository or o.image, o.tag, o.status) for o in plan) == [
-        ("api", "Prod-10", WOULD_TAG),
-        ("nginx:1", None, SKIPPED),
-        ("web", "Staging-20", ALREADY_PRESENT),
+        ("api", "Prod-10", TagStatus.WOULD_TAG),
+        ("nginx:1", None, TagStatus.SKIPPED),
+        ("web", "Staging-20", TagStatus.ALREADY_PRESENT),
     ]
     assert ecr.put_image_calls == []
 
     applied = list(iter_backfill(CONFIG, ecr, ecs, clusters, apply=True))
-    assert [o.status for o in applied if o.repository == "api"] == [TAGGED]
+    assert [o.status for o in applied if o.repository == "api"] == [TagStatus.TAGGED]
     assert ecr.tags_of_digest("api", api) == ("10", "Prod-10")
 
 

@@ -18,11 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from housekeeper.aws.errors import AwsError, NotFound, aws_call, translate
 
 # The retag statuses live in housekeeper.aws.ports, beside RetagOutcome; re-exported here for existing importers.
-from housekeeper.aws.ports import ALREADY_PRESENT as ALREADY_PRESENT
-from housekeeper.aws.ports import CONFLICT as CONFLICT
-from housekeeper.aws.ports import TAG_LIMIT as TAG_LIMIT
-from housekeeper.aws.ports import TAGGED as TAGGED
-from housekeeper.aws.ports import ManifestDocument, PreviewStatus, RepositoryInfo, RetagOutcome
+from housekeeper.aws.ports import ManifestDocument, PreviewStatus, RepositoryInfo, RetagOutcome, RetagStatus
 from housekeeper.aws.session import client as make_client
 from housekeeper.core.images import ImageRecord, image_from_detail
 from housekeeper.core.manifests import BATCH_GET_IMAGE_LIMIT, MANIFEST_MEDIA_TYPES, is_index, links_of_manifest
@@ -182,13 +178,17 @@ class Boto3EcrGateway:
         """
         current_tags = self.tags_of_digest(repository, digest)
         if tag in current_tags:
-            return RetagOutcome(repository, digest, tag, ALREADY_PRESENT)
+            return RetagOutcome(repository, digest, tag, RetagStatus.ALREADY_PRESENT)
         holder = self.digest_of_tag(repository, tag)
         if holder is not None and holder != digest:
-            return RetagOutcome(repository, digest, tag, CONFLICT, f"'{tag}' already points at {holder}")
+            return RetagOutcome(repository, digest, tag, RetagStatus.CONFLICT, f"'{tag}' already points at {holder}")
         if len(current_tags) >= MAX_TAGS_PER_IMAGE:
             return RetagOutcome(
-                repository, digest, tag, TAG_LIMIT, f"the image already has {len(current_tags)} tags (ECR allows 1,000)"
+                repository,
+                digest,
+                tag,
+                RetagStatus.TAG_LIMIT,
+                f"the image already has {len(current_tags)} tags (ECR allows 1,000)",
             )
         document = self.get_manifest(repository, digest)
         try:
@@ -204,8 +204,10 @@ class Boto3EcrGateway:
                 # Another delivery won the race, or the repository is immutable: look at where the tag is now.
                 holder = self.digest_of_tag(repository, tag)
                 if holder == digest:
-                    return RetagOutcome(repository, digest, tag, ALREADY_PRESENT)
-                return RetagOutcome(repository, digest, tag, CONFLICT, f"'{tag}' already points at {holder}")
+                    return RetagOutcome(repository, digest, tag, RetagStatus.ALREADY_PRESENT)
+                return RetagOutcome(
+                    repository, digest, tag, RetagStatus.CONFLICT, f"'{tag}' already points at {holder}"
+                )
             raise translate(exc, "ecr:PutImage", f"{repository}:{tag}") from exc
         except BotoCoreError as exc:
             raise translate(exc, "ecr:PutImage", f"{repository}:{tag}") from exc
@@ -214,9 +216,13 @@ class Boto3EcrGateway:
         holder = self.digest_of_tag(repository, tag)
         if holder != digest:
             return RetagOutcome(
-                repository, digest, tag, CONFLICT, f"'{tag}' was moved to {holder} by another writer after PutImage"
+                repository,
+                digest,
+                tag,
+                RetagStatus.CONFLICT,
+                f"'{tag}' was moved to {holder} by another writer after PutImage",
             )
-        return RetagOutcome(repository, digest, tag, TAGGED)
+        return RetagOutcome(repository, digest, tag, RetagStatus.TAGGED)
 
     def batch_delete_images(self, repository: str, digests: Sequence[str]) -> list[str]:
         """Delete images by digest (the demo's emulated lifecycle run); returns the digests ECR deleted."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 from housekeeper.core.images import ImageRecord
@@ -24,11 +25,13 @@ class ManifestDocument:
     tags: tuple[str, ...] = ()
 
 
-# RetagOutcome.status values.
-TAGGED = "tagged"
-ALREADY_PRESENT = "already_present"
-CONFLICT = "conflict"
-TAG_LIMIT = "tag_limit"
+class RetagStatus(StrEnum):
+    """What adding one tag to one digest did (RetagOutcome.status)."""
+
+    TAGGED = "tagged"
+    ALREADY_PRESENT = "already_present"
+    CONFLICT = "conflict"  # the tag already names another digest; never moved
+    TAG_LIMIT = "tag_limit"  # the image already carries ECR's maximum number of tags
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from housekeeper.logic.tagging import CONFLICT, FAILED, clusters_in_environments, iter_backfill
+    from housekeeper.logic.tagging import TagStatus, clusters_in_environments, iter_backfill
 
     common.logs_to_stderr()
     config = common.load_config_from_args(args)
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no images"
         mode = "applied" if args.yes else "dry run, nothing written; add --yes to tag"
         print(f"\n{len(clusters)} cluster(s): {summary} ({mode})", file=sys.stderr)
-    failed = any(o.status in (FAILED, CONFLICT) for o in outcomes)
+    failed = any(o.status in (TagStatus.FAILED, TagStatus.CONFLICT) for o in outcomes)
     return EXIT_FAILURE if failed else EXIT_OK
 
 

@@ -24,7 +24,8 @@ from housekeeper.cli.output import EXIT_FAILURE, EXIT_OK, add_output_argument, p
 
 if TYPE_CHECKING:
     from housekeeper.core.config import Config
-    from housekeeper.logic.sync import PreviewComparison, SyncResult
+    from housekeeper.logic.sync import SyncResult
+    from housekeeper.operator.native_preview import PreviewComparison
 
 COLUMNS = ("repository", "action", "reason", "images", "expiring", "transitioning", "protected", "in-use at risk")
 
@@ -79,16 +80,10 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from housekeeper.logic.inventory import InventoryScanner
-    from housekeeper.logic.sync import (
-        AT_RISK,
-        BLOCKED,
-        FAILED,
-        MANUAL,
-        SyncRun,
-        native_preview,
-        repositories_in_scope,
-        sync_repository,
-    )
+    from housekeeper.logic.outcomes import Action, TriggerKind
+    from housekeeper.logic.plan import repositories_in_scope
+    from housekeeper.logic.sync import SyncRun, sync_repository
+    from housekeeper.operator.native_preview import native_preview
 
     common.check_globs(args.repository)
     common.logs_to_stderr()
@@ -102,13 +97,13 @@ def run(args: argparse.Namespace) -> int:
     results: list[SyncResult] = []
     previews: dict[str, PreviewComparison] = {}
     for name in progress(names, "repositories"):
-        result = sync_repository(name, sync_run, trigger=MANUAL, keep_assessment=args.native_preview)
+        result = sync_repository(name, sync_run, trigger=TriggerKind.MANUAL, keep_assessment=args.native_preview)
         if result.assessment is not None:
             previews[name] = native_preview(ecr, name, result.assessment.desired, result.assessment.evaluation)
         # Drop the images and evaluation at once: a plan over thousands of repositories stays small.
         results.append(replace(result, assessment=None))
     _print(args, config, results, previews, write)
-    blocked_or_failed = any(r.action in (BLOCKED, FAILED, AT_RISK) for r in results)
+    blocked_or_failed = any(r.action in (Action.BLOCKED, Action.FAILED, Action.AT_RISK) for r in results)
     # A native preview that could not run is a cross-check that failed; a difference is reported, not fatal.
     return EXIT_FAILURE if blocked_or_failed or not all(p.ran for p in previews.values()) else EXIT_OK
 
@@ -168,10 +163,12 @@ def _row(result: SyncResult) -> list[Any]:
 def _print_details(results: list[SyncResult]) -> None:
     """Under the table, on stderr: the drift of changed policies, why a repository is blocked or failed, and each
     in-use image at risk with its consumers."""
-    from housekeeper.logic.sync import BLOCKED, FAILED, POLICY_DIFFERS
+    from housekeeper.logic.outcomes import Action, SyncReason
 
     for result in results:
-        if result.reason == POLICY_DIFFERS or (result.action in (BLOCKED, FAILED) and result.detail):
+        if result.reason == SyncReason.POLICY_DIFFERS or (
+            result.action in (Action.BLOCKED, Action.FAILED) and result.detail
+        ):
             print(f"{result.repository}: {result.detail}", file=sys.stderr)
         for conflict in result.at_risk:
             verb = "archives" if conflict.action == "TRANSITION" else "expires"

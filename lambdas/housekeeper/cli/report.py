@@ -20,7 +20,7 @@ from housekeeper.core.errors import InvalidInput, Problem
 
 if TYPE_CHECKING:
     from housekeeper.core.config import Config
-    from housekeeper.logic.report import Planner, Report
+    from housekeeper.operator.report import Planner, Report
 
 DESCRIPTION = """\
 For every repository in scope: images, storage and Amazon Inspector findings by severity now, and the same
@@ -66,7 +66,7 @@ def register(subparsers: Any) -> None:
 
 
 def _gb(size: int) -> str:
-    from housekeeper.logic.report import BYTES_PER_GB
+    from housekeeper.operator.report import BYTES_PER_GB
 
     return f"{size / BYTES_PER_GB:,.1f}"
 
@@ -127,8 +127,8 @@ def print_report_table(report: Report) -> None:
 def run(args: argparse.Namespace) -> int:
     from housekeeper.aws.inspector import Boto3InspectorGateway
     from housekeeper.logic.inventory import scan_inventory
-    from housekeeper.logic.report import build_report, desired_policy_outcome, protected_policy_outcome
-    from housekeeper.logic.report_html import render_html
+    from housekeeper.operator.report import build_report, desired_policy_outcome, protected_policy_outcome
+    from housekeeper.operator.report_html import render_html
 
     common.check_globs(args.repository)
 

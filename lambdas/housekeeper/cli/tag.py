@@ -85,7 +85,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from housekeeper.aws.ports import ALREADY_PRESENT, CONFLICT, TAG_LIMIT, TAGGED
+    from housekeeper.aws.ports import RetagStatus
     from housekeeper.logic.tagging import retag_image
 
     _check_arguments(args)
@@ -103,5 +103,5 @@ def run(args: argparse.Namespace) -> int:
         print_json(result)
     else:
         print_table(("repository", "digest", "tag", "status", "detail"), [list(result.values())])
-    exits = {TAGGED: EXIT_OK, ALREADY_PRESENT: EXIT_OK, CONFLICT: EXIT_FAILURE, TAG_LIMIT: EXIT_FAILURE}
-    return exits.get(outcome.status, EXIT_FAILURE)
+    # A conflict or ECR's tag limit is a failure; so is anything else the gateway might report.
+    return EXIT_OK if outcome.status in (RetagStatus.TAGGED, RetagStatus.ALREADY_PRESENT) else EXIT_FAILURE

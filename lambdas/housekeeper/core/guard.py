@@ -21,15 +21,20 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Set
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol
 
 from housekeeper.core.config import Safety
 from housekeeper.core.evaluator import EXPIRE, TRANSITION
 from housekeeper.core.images import ImageRecord
 
-EXPIRES_IN_USE_IMAGE = "EXPIRES_IN_USE_IMAGE"
-EXCEEDS_MAX_EXPIRE_FRACTION = "EXCEEDS_MAX_EXPIRE_FRACTION"
-EXCEEDS_MAX_ARCHIVE_FRACTION = "EXCEEDS_MAX_ARCHIVE_FRACTION"
+
+class GuardReason(StrEnum):
+    """Why the guard refuses a policy (the module docstring says when)."""
+
+    EXPIRES_IN_USE_IMAGE = "EXPIRES_IN_USE_IMAGE"
+    EXCEEDS_MAX_EXPIRE_FRACTION = "EXCEEDS_MAX_EXPIRE_FRACTION"
+    EXCEEDS_MAX_ARCHIVE_FRACTION = "EXCEEDS_MAX_ARCHIVE_FRACTION"
 
 
 class EvaluationOutcome(Protocol):
@@ -146,7 +151,7 @@ def check_guard(
     details: list[str] = []
     conflicts = _in_use_conflicts(images, in_use, expiring, transitioning) if safety.protect_in_use else []
     if conflicts:
-        reasons.append(EXPIRES_IN_USE_IMAGE)
+        reasons.append(GuardReason.EXPIRES_IN_USE_IMAGE)
         shown = "; ".join(f"{c.label} used by {c.used_by}" for c in conflicts[:5])
         more = f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else ""
         details.append(f"would expire or archive {len(conflicts)} image(s) in use: {shown}{more}")
@@ -191,10 +196,16 @@ def _fraction_problems(safety: Safety, total: int, expiring: int, archiving: int
     """(reason, detail) for each share of the repository above its limit."""
     if not total:
         return []
-    found = []
+    found: list[tuple[str, str]] = []
     for reason, count, limit, verb, key in (
-        (EXCEEDS_MAX_EXPIRE_FRACTION, expiring, safety.max_expire_fraction, "expire", "maxExpireFraction"),
-        (EXCEEDS_MAX_ARCHIVE_FRACTION, archiving, safety.max_archive_fraction, "archive", "maxArchiveFraction"),
+        (GuardReason.EXCEEDS_MAX_EXPIRE_FRACTION, expiring, safety.max_expire_fraction, "expire", "maxExpireFraction"),
+        (
+            GuardReason.EXCEEDS_MAX_ARCHIVE_FRACTION,
+            archiving,
+            safety.max_archive_fraction,
+            "archive",
+            "maxArchiveFraction",
+        ),
     ):
         if count / total > limit:
             detail = f"would {verb} {count} of {total} images ({count / total:.0%}), more than safety.{key} {limit:.0%}"

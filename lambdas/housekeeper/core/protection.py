@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from housekeeper.core.compiler import (
@@ -55,11 +56,14 @@ LOOKAHEAD_DAYS = 2
 # Parents first, then the children left at risk, then a check: three rounds settle every case; one more is spare.
 MAX_ROUNDS = 4
 
-# Why an in-use image could not be protected.
-PROTECTION_LIMIT = "PROTECTION_LIMIT"  # past ECR's 50 rules per policy
-INEFFECTIVE = "PROTECTION_INEFFECTIVE"  # protected, yet still expired: a planner failure, reported, never hidden
-CANNOT_PIN = "CANNOT_PIN"  # untagged, and the pin tag could not be added
-ARCHIVED_UNTAGGED = "ARCHIVED_UNTAGGED"  # untagged and archived: a pin would restore it, so it gets none
+
+class UnprotectedReason(StrEnum):
+    """Why an in-use image could not be protected."""
+
+    PROTECTION_LIMIT = "PROTECTION_LIMIT"  # past ECR's 50 rules per policy
+    INEFFECTIVE = "PROTECTION_INEFFECTIVE"  # protected, yet still expired: a planner failure, reported, never hidden
+    CANNOT_PIN = "CANNOT_PIN"  # untagged, and the pin tag could not be added
+    ARCHIVED_UNTAGGED = "ARCHIVED_UNTAGGED"  # untagged and archived: a pin would restore it, so it gets none
 
 
 def pin_tag(digest: str) -> str:
@@ -283,7 +287,7 @@ class _Planner:
             self.before.pop(digest, None)
             self.after.pop(digest, None)
             self.pins.pop(digest, None)
-            self.unprotected[digest] = Unprotected(digest, self.by_digest[digest].tags, INEFFECTIVE)
+            self.unprotected[digest] = Unprotected(digest, self.by_digest[digest].tags, UnprotectedReason.INEFFECTIVE)
             del protected
         fresh = {d: t for d, t in found.items() if d not in self.protected and d not in self.unprotected}
         if not fresh:
@@ -301,7 +305,9 @@ class _Planner:
         image = self.by_digest[threat.digest]
         tag = self._tag_for(image)
         if tag is None:
-            reason = ARCHIVED_UNTAGGED if image.storage_class == ARCHIVE else CANNOT_PIN
+            reason = (
+                UnprotectedReason.ARCHIVED_UNTAGGED if image.storage_class == ARCHIVE else UnprotectedReason.CANNOT_PIN
+            )
             self.unprotected[image.digest] = Unprotected(image.digest, image.tags, reason)
             return
         pinned = not image.tags
@@ -324,7 +330,7 @@ class _Planner:
                 return
         elif not self._rule_fits():
             self.pins.pop(image.digest, None)
-            self.unprotected[image.digest] = Unprotected(image.digest, image.tags, PROTECTION_LIMIT)
+            self.unprotected[image.digest] = Unprotected(image.digest, image.tags, UnprotectedReason.PROTECTION_LIMIT)
             return
         else:
             self.after[image.digest] = rule

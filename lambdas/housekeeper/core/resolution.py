@@ -1,6 +1,6 @@
 """Which environment a deployment belongs to, which build an image is, and the env tag they make. Pure.
 
-Rules (documented in the README, section "Tagging"):
+Rules (documented in docs/tagging.md):
 - Environment: the cluster name is matched against each environment's `clusters` globs, in config order; the
   first environment with a matching glob wins.
 - Build: the tag of the deployed image reference if it matches `buildTagPattern`; else the tags ECR holds on the
@@ -17,35 +17,41 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from housekeeper.core.config import DOCKER_TAG_RE, Config, Environment
 from housekeeper.core.names import is_digest
 
-# Reason codes: stable strings, used in logs, the ImagesSkipped metric's `reason` dimension, and CLI output.
-REASON_NO_ENVIRONMENT = "no-environment"  # the cluster matches no environment's globs
-REASON_NO_BUILD = "no-build"  # neither the reference tag nor the digest's ECR tags match buildTagPattern
-REASON_INVALID_TAG = "invalid-tag"  # <tagPrefix>-<build> breaks Docker's tag grammar
-REASON_NOT_ECR = "not-ecr-image"  # Docker Hub, public ECR or another registry
-REASON_OTHER_ACCOUNT = "other-account"  # a private ECR registry of another account
-REASON_OTHER_REGION = "other-region"  # this account's ECR, in another region
-REASON_NO_DIGEST = "no-digest"  # the image's digest could not be resolved (the tag is gone from ECR)
-REASON_IMAGE_NOT_FOUND = "image-not-found"  # the digest is no longer in the repository
-REASON_SUPERSEDED = "deployment-superseded"  # a newer deployment replaced this one before we looked
-REASON_TAG_CONFLICT = "tag-conflict"  # the env tag already points at another digest; never moved
-REASON_TAG_LIMIT = "tag-limit"  # the image already has ECR's maximum of 1,000 tags
+
+class TagReason(StrEnum):
+    """Why an image was not tagged: stable strings, used in logs, the ImagesSkipped metric's `reason` dimension,
+    and CLI output."""
+
+    NO_ENVIRONMENT = "no-environment"  # the cluster matches no environment's globs
+    NO_BUILD = "no-build"  # neither the reference tag nor the digest's ECR tags match buildTagPattern
+    INVALID_TAG = "invalid-tag"  # <tagPrefix>-<build> breaks Docker's tag grammar
+    NOT_ECR = "not-ecr-image"  # Docker Hub, public ECR or another registry
+    OTHER_ACCOUNT = "other-account"  # a private ECR registry of another account
+    OTHER_REGION = "other-region"  # this account's ECR, in another region
+    NO_DIGEST = "no-digest"  # the image's digest could not be resolved (the tag is gone from ECR)
+    IMAGE_NOT_FOUND = "image-not-found"  # the digest is no longer in the repository
+    SUPERSEDED = "deployment-superseded"  # a newer deployment replaced this one before we looked
+    TAG_CONFLICT = "tag-conflict"  # the env tag already points at another digest; never moved
+    TAG_LIMIT = "tag-limit"  # the image already has ECR's maximum of 1,000 tags
+
 
 SKIP_REASONS: tuple[str, ...] = (
-    REASON_NO_ENVIRONMENT,
-    REASON_NO_BUILD,
-    REASON_INVALID_TAG,
-    REASON_NOT_ECR,
-    REASON_OTHER_ACCOUNT,
-    REASON_OTHER_REGION,
-    REASON_NO_DIGEST,
-    REASON_IMAGE_NOT_FOUND,
-    REASON_SUPERSEDED,
+    TagReason.NO_ENVIRONMENT,
+    TagReason.NO_BUILD,
+    TagReason.INVALID_TAG,
+    TagReason.NOT_ECR,
+    TagReason.OTHER_ACCOUNT,
+    TagReason.OTHER_REGION,
+    TagReason.NO_DIGEST,
+    TagReason.IMAGE_NOT_FOUND,
+    TagReason.SUPERSEDED,
 )
-FAILURE_REASONS: tuple[str, ...] = (REASON_TAG_CONFLICT, REASON_TAG_LIMIT)
+FAILURE_REASONS: tuple[str, ...] = (TagReason.TAG_CONFLICT, TagReason.TAG_LIMIT)
 
 MAX_TAG_LENGTH = 128
 _ECR_PRIVATE = re.compile(
@@ -106,11 +112,11 @@ def parse_image_reference(image: str) -> ImageReference:
 def foreign_image_reason(reference: ImageReference, account: str, region: str) -> str | None:
     """Why an image is not ours to tag (not in this account's and region's ECR), or None when it is."""
     if not reference.is_private_ecr:
-        return REASON_NOT_ECR
+        return TagReason.NOT_ECR
     if reference.account != account:
-        return REASON_OTHER_ACCOUNT
+        return TagReason.OTHER_ACCOUNT
     if reference.region != region:
-        return REASON_OTHER_REGION
+        return TagReason.OTHER_REGION
     return None
 
 
@@ -159,7 +165,7 @@ def resolve_build(config: Config, reference_tag: str | None, ecr_tags: Iterable[
         if not tag.startswith(env_stems) and (build := _build_of(pattern, tag)) is not None
     }
     if not builds:
-        return BuildResolution(None, reason=REASON_NO_BUILD)
+        return BuildResolution(None, reason=TagReason.NO_BUILD)
     chosen = max(builds.values(), key=natural_key)
     return BuildResolution(chosen, "ecr-tag", candidates=tuple(sorted(builds.values(), key=natural_key)))
 
@@ -190,11 +196,11 @@ def decide_tag(
 ) -> TagDecision:
     """Environment already resolved (or None) → the env tag for one image, or the reason there is none."""
     if environment is None:
-        return TagDecision(None, None, None, REASON_NO_ENVIRONMENT)
+        return TagDecision(None, None, None, TagReason.NO_ENVIRONMENT)
     build = resolve_build(config, reference_tag, ecr_tags)
     if build.build is None:
-        return TagDecision(environment, None, None, build.reason or REASON_NO_BUILD)
+        return TagDecision(environment, None, None, build.reason or TagReason.NO_BUILD)
     tag = env_tag(environment, build.build)
     if tag is None:
-        return TagDecision(environment, build.build, None, REASON_INVALID_TAG, build.source)
+        return TagDecision(environment, build.build, None, TagReason.INVALID_TAG, build.source)
     return TagDecision(environment, build.build, tag, None, build.source)

@@ -19,8 +19,10 @@ from housekeeper.aws.session import client
 from housekeeper.aws.sqs import Boto3SqsGateway
 from housekeeper.aws.ssm import Boto3SsmGateway
 from housekeeper.core.errors import HousekeeperError
+from housekeeper.handlers import _metrics
 from housekeeper.logic.inventory import InventorySources, shared_scanner
-from housekeeper.logic.sync import InlineSync, MessageSink, prepare_run
+from housekeeper.logic.plan import MessageSink
+from housekeeper.logic.worker import InlineSync, prepare_run
 from housekeeper.settings import CONFIG_PARAMETER_VARIABLE, SYNC_QUEUE_URL_VARIABLE
 
 
@@ -107,5 +109,6 @@ def message_sink(config_parameter: str) -> MessageSink:
             ecr=ecr_gateway(),
             sources=inventory_sources(),
             scanner=shared_scanner,
-        )
+        ),
+        lambda result: _metrics.record_sync_result(result),
     )

@@ -9,27 +9,24 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from housekeeper.handlers._runtime import (
-    config_parameter_name,
-    ecr_gateway,
-    message_sink,
-    ssm_gateway,
-    sync_queue_url,
-)
-from housekeeper.logic.sync import plan_sync, record_plan_outcome, trigger_from_event
+from housekeeper.handlers import events
+from housekeeper.handlers._metrics import record_plan_outcome
+from housekeeper.handlers._runtime import config_parameter_name, ecr_gateway, message_sink, ssm_gateway, sync_queue_url
+from housekeeper.logic.plan import plan_sync
 from housekeeper.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@event_source(data_class=EventBridgeEvent)
+def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     parameter = config_parameter_name()
-    trigger = trigger_from_event(event, parameter)
     outcome = plan_sync(
-        trigger,
+        events.sync_trigger(event, parameter),
         config_parameter=parameter,
         queue_url=sync_queue_url() or "",
         ssm=ssm_gateway(),

@@ -11,40 +11,22 @@ from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes import SQSEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from housekeeper.core.errors import MalformedEvent
+from housekeeper.handlers import _metrics, events
 from housekeeper.handlers._runtime import config_parameter_name, ecr_gateway, inventory_sources, ssm_gateway
 from housekeeper.logic.inventory import shared_scanner
-from housekeeper.logic.sync import (
-    CONFIG_CHANGE,
-    ConfigFailure,
-    SyncRun,
-    handle_sync_message,
-    parse_sync_message,
-    prepare_run,
-    record_config_failure,
-)
+from housekeeper.logic.sync import SyncRun
+from housekeeper.logic.worker import ConfigFailure, prepare_run, process
 from housekeeper.observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def _after_config_change(event: dict[str, Any]) -> bool:
-    """Messages queued by an SSM edit must see the new config, not the copy a warm worker cached before it."""
-    for record in event.get("Records") or []:
-        try:
-            message = parse_sync_message(record.get("body"))
-        except MalformedEvent:
-            continue
-        if message.trigger == CONFIG_CHANGE:
-            return True
-    return False
-
-
 def _record_handler(prepared: SyncRun | ConfigFailure, record: SQSRecord) -> dict[str, Any]:
-    return handle_sync_message(record.body, prepared).to_dict()
+    return process(events.sync_message(record), prepared, _metrics.record_sync_result).to_dict()
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].messageId")
@@ -58,10 +40,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         ecr=ecr_gateway(),
         sources=inventory_sources(),
         scanner=shared_scanner,
-        force_fetch=_after_config_change(event),
+        force_fetch=events.asks_for_fresh_config(SQSEvent(event)),
     )
     if isinstance(prepared, ConfigFailure):
-        record_config_failure(prepared.reason, prepared.problems, parameter)
+        _metrics.record_config_failure(prepared.reason, prepared.problems, parameter)
     response = process_partial_response(
         event=event, record_handler=partial(_record_handler, prepared), processor=processor, context=context
     )

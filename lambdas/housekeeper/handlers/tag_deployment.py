@@ -14,10 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from housekeeper import observability as obs
+from housekeeper.handlers import events
+from housekeeper.handlers._metrics import record_tagging
 from housekeeper.handlers._runtime import (
     config_parameter_name,
     ecr_gateway,
@@ -27,26 +29,16 @@ from housekeeper.handlers._runtime import (
     sync_queue_url,
 )
 from housekeeper.logic.config_source import read_config
-from housekeeper.logic.tagging import (
-    ALREADY_PRESENT,
-    CONFLICT,
-    FAILED,
-    SKIPPED,
-    TAGGED,
-    DeploymentResult,
-    TaggingIncomplete,
-    parse_deployment_event,
-    resync_requests,
-    tag_deployment,
-)
+from housekeeper.logic.tagging import DeploymentResult, TaggingIncomplete, resync_requests, tag_deployment
 from housekeeper.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    deployment = parse_deployment_event(event)
+@event_source(data_class=EventBridgeEvent)
+def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
+    deployment = events.deployment(event)
     if not deployment.completed:
         logger.debug("ignored: not a completed deployment", extra={"eventName": deployment.event_name})
         obs.count(obs.EVENTS_IGNORED)
@@ -54,7 +46,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(cluster=deployment.cluster, service=deployment.service)
     config = read_config(ssm_gateway(), config_parameter_name())
     result = tag_deployment(deployment, config, ecr_gateway(), ecs_gateway())
-    record_metrics(result)
+    record_tagging(result)
     queue = sync_queue_url()
     if queue:  # sync what the deployment runs now, so a rollback's image is protected within seconds
         sqs_gateway().send_messages(queue, resync_requests(result))
@@ -66,30 +58,3 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         )
         raise TaggingIncomplete(failures)
     return result.summary()
-
-
-def record_metrics(result: DeploymentResult) -> None:
-    """ImagesTagged, TagsAlreadyPresent, ImagesSkipped (also per `reason` dimension), TaggingFailed."""
-    for outcome in result.outcomes:
-        if outcome.status == TAGGED:
-            obs.count(obs.IMAGES_TAGGED)
-        elif outcome.status == ALREADY_PRESENT:
-            obs.count(obs.TAGS_ALREADY_PRESENT)
-        elif outcome.status == SKIPPED:
-            obs.count(obs.IMAGES_SKIPPED)
-            _count_by_reason(obs.IMAGES_SKIPPED, outcome.reason or "unknown")
-        elif outcome.status in (CONFLICT, FAILED):
-            obs.count(obs.TAGGING_FAILED)
-            _count_by_reason(obs.TAGGING_FAILED, outcome.reason or "error")
-
-
-def _count_by_reason(name: str, reason: str) -> None:
-    """A separate EMF record with a `reason` dimension, so alarms and dashboards can split by reason."""
-    with single_metric(
-        name=name,
-        unit=MetricUnit.Count,
-        value=1,
-        namespace=obs.NAMESPACE,
-        default_dimensions={"service": obs.SERVICE},
-    ) as metric:
-        metric.add_dimension(name="reason", value=reason)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import TypeVar
@@ -40,19 +41,21 @@ from housekeeper.core.config import InUseSettings
 from housekeeper.core.errors import HousekeeperError
 from housekeeper.core.images import ImageRecord
 from housekeeper.core.resolution import ImageReference, parse_image_reference
+from housekeeper.logic.outcomes import SyncReason
 from housekeeper.observability import logger
 
 TTL_SECONDS = 60.0
 
-# Source keys, as `safety.inUse` spells them.
-ECS_TASKS = "ecsTasks"
-ECS_SERVICES = "ecsServices"
-LAMBDA_FUNCTIONS = "lambdaFunctions"
-SCHEDULER_SCHEDULES = "schedulerSchedules"
-EVENT_RULES = "eventRules"
-TASK_DEFINITION_REVISIONS = "taskDefinitionRevisions"
 
-INVENTORY_INCOMPLETE = "INVENTORY_INCOMPLETE"
+class Source(StrEnum):
+    """The inventory's sources, as `safety.inUse` spells them."""
+
+    ECS_TASKS = "ecsTasks"
+    ECS_SERVICES = "ecsServices"
+    LAMBDA_FUNCTIONS = "lambdaFunctions"
+    SCHEDULER_SCHEDULES = "schedulerSchedules"
+    EVENT_RULES = "eventRules"
+    TASK_DEFINITION_REVISIONS = "taskDefinitionRevisions"
 
 
 class InventoryIncomplete(HousekeeperError):
@@ -64,7 +67,7 @@ class InventoryIncomplete(HousekeeperError):
         self.source = source
         self.error = error
         self.retryable = error.retryable
-        super().__init__(f"{INVENTORY_INCOMPLETE}: the in-use inventory could not read {source}: {error}")
+        super().__init__(f"{SyncReason.INVENTORY_INCOMPLETE}: the in-use inventory could not read {source}: {error}")
 
 
 @dataclass(frozen=True)
@@ -163,23 +166,33 @@ def _readers(
     settings: InUseSettings, sources: InventorySources
 ) -> Iterator[tuple[str, bool, Callable[[], list[ImageUse]]]]:
     clusters = _ClusterList(settings)  # listed once, for both ECS sources
-    yield ECS_TASKS, settings.ecs_tasks, lambda: _running_tasks(clusters, _need(sources.ecs, ECS_TASKS))
-    yield ECS_SERVICES, settings.ecs_services, lambda: _services(clusters, _need(sources.ecs, ECS_SERVICES))
-    yield LAMBDA_FUNCTIONS, settings.lambda_functions, lambda: _functions(_need(sources.lambdas, LAMBDA_FUNCTIONS))
+    yield Source.ECS_TASKS, settings.ecs_tasks, lambda: _running_tasks(clusters, _need(sources.ecs, Source.ECS_TASKS))
     yield (
-        SCHEDULER_SCHEDULES,
+        Source.ECS_SERVICES,
+        settings.ecs_services,
+        lambda: _services(clusters, _need(sources.ecs, Source.ECS_SERVICES)),
+    )
+    yield (
+        Source.LAMBDA_FUNCTIONS,
+        settings.lambda_functions,
+        lambda: _functions(_need(sources.lambdas, Source.LAMBDA_FUNCTIONS)),
+    )
+    yield (
+        Source.SCHEDULER_SCHEDULES,
         settings.scheduler_schedules,
-        lambda: _schedules(_need(sources.scheduler, SCHEDULER_SCHEDULES), _need(sources.ecs, SCHEDULER_SCHEDULES)),
+        lambda: _schedules(
+            _need(sources.scheduler, Source.SCHEDULER_SCHEDULES), _need(sources.ecs, Source.SCHEDULER_SCHEDULES)
+        ),
     )
     yield (
-        EVENT_RULES,
+        Source.EVENT_RULES,
         settings.event_rules,
-        lambda: _rules(_need(sources.events, EVENT_RULES), _need(sources.ecs, EVENT_RULES)),
+        lambda: _rules(_need(sources.events, Source.EVENT_RULES), _need(sources.ecs, Source.EVENT_RULES)),
     )
     yield (
-        TASK_DEFINITION_REVISIONS,
+        Source.TASK_DEFINITION_REVISIONS,
         settings.task_definition_revisions > 0,
-        lambda: _revisions(settings.task_definition_revisions, _need(sources.ecs, TASK_DEFINITION_REVISIONS)),
+        lambda: _revisions(settings.task_definition_revisions, _need(sources.ecs, Source.TASK_DEFINITION_REVISIONS)),
     )
 
 
@@ -214,7 +227,9 @@ def _running_tasks(clusters: _ClusterList, ecs: EcsGateway) -> list[ImageUse]:
     for cluster in clusters(ecs):
         for container in ecs.iter_running_containers(cluster):
             task_id = container.task_arn.rsplit("/", 1)[-1]
-            uses.append(ImageUse(f"ecs-task:{cluster}/{task_id}", ECS_TASKS, container.image, container.image_digest))
+            uses.append(
+                ImageUse(f"ecs-task:{cluster}/{task_id}", Source.ECS_TASKS, container.image, container.image_digest)
+            )
     return uses
 
 
@@ -224,7 +239,7 @@ def _services(clusters: _ClusterList, ecs: EcsGateway) -> list[ImageUse]:
         for service in ecs.iter_service_task_definitions(cluster):
             consumer = f"ecs-service:{cluster}/{service.service}"
             for task_definition in service.task_definitions:
-                uses.extend(_task_definition_uses(ecs, task_definition, consumer, ECS_SERVICES))
+                uses.extend(_task_definition_uses(ecs, task_definition, consumer, Source.ECS_SERVICES))
     return uses
 
 
@@ -234,9 +249,9 @@ def _functions(lambdas: LambdaGateway) -> list[ImageUse]:
         consumer = f"lambda:{function.function}:{function.qualifier}"
         resolved = parse_image_reference(function.resolved_image_uri or "")
         if resolved.digest:  # what Lambda runs: the digest it resolved when the version was created
-            uses.append(ImageUse(consumer, LAMBDA_FUNCTIONS, function.resolved_image_uri or "", resolved.digest))
+            uses.append(ImageUse(consumer, Source.LAMBDA_FUNCTIONS, function.resolved_image_uri or "", resolved.digest))
         else:
-            uses.append(ImageUse(consumer, LAMBDA_FUNCTIONS, function.image_uri))
+            uses.append(ImageUse(consumer, Source.LAMBDA_FUNCTIONS, function.image_uri))
     return uses
 
 
@@ -244,7 +259,9 @@ def _schedules(scheduler: SchedulerGateway, ecs: EcsGateway) -> list[ImageUse]:
     uses: list[ImageUse] = []
     for task in scheduler.iter_scheduled_tasks():
         uses.extend(
-            _task_definition_uses(ecs, task.task_definition, f"schedule:{task.group}/{task.name}", SCHEDULER_SCHEDULES)
+            _task_definition_uses(
+                ecs, task.task_definition, f"schedule:{task.group}/{task.name}", Source.SCHEDULER_SCHEDULES
+            )
         )
     return uses
 
@@ -252,7 +269,9 @@ def _schedules(scheduler: SchedulerGateway, ecs: EcsGateway) -> list[ImageUse]:
 def _rules(events: EventsGateway, ecs: EcsGateway) -> list[ImageUse]:
     uses: list[ImageUse] = []
     for task in events.iter_rule_tasks():
-        uses.extend(_task_definition_uses(ecs, task.task_definition, f"rule:{task.group}/{task.name}", EVENT_RULES))
+        uses.extend(
+            _task_definition_uses(ecs, task.task_definition, f"rule:{task.group}/{task.name}", Source.EVENT_RULES)
+        )
     return uses
 
 
@@ -261,7 +280,7 @@ def _revisions(count: int, ecs: EcsGateway) -> list[ImageUse]:
     for family in ecs.iter_active_task_definition_families():
         for arn in ecs.newest_task_definitions(family, count):
             name = arn.rsplit("/", 1)[-1]
-            uses.extend(_task_definition_uses(ecs, arn, f"task-definition:{name}", TASK_DEFINITION_REVISIONS))
+            uses.extend(_task_definition_uses(ecs, arn, f"task-definition:{name}", Source.TASK_DEFINITION_REVISIONS))
     return uses
 
 

@@ -10,25 +10,17 @@ into metrics), so the CLI can reuse it without writing metric JSON to stdout.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
 from typing import Any
 
-from housekeeper.aws import ports
 from housekeeper.aws.errors import AwsError, NotFound
-from housekeeper.aws.ports import ContainerImageRef, EcrGateway, EcsGateway, RetagOutcome, ServiceState
+from housekeeper.aws.ports import ContainerImageRef, EcrGateway, EcsGateway, RetagOutcome, RetagStatus, ServiceState
 from housekeeper.core.config import Config, Environment
-from housekeeper.core.errors import HousekeeperError, InvalidInput, MalformedEvent, Problem
+from housekeeper.core.errors import HousekeeperError, InvalidInput, Problem
 from housekeeper.core.resolution import (
-    REASON_IMAGE_NOT_FOUND,
-    REASON_NO_DIGEST,
-    REASON_NO_ENVIRONMENT,
-    REASON_NOT_ECR,
-    REASON_OTHER_ACCOUNT,
-    REASON_OTHER_REGION,
-    REASON_SUPERSEDED,
-    REASON_TAG_CONFLICT,
-    REASON_TAG_LIMIT,
+    TagReason,
     decide_tag,
     foreign_image_reason,
     is_valid_digest,
@@ -36,24 +28,31 @@ from housekeeper.core.resolution import (
     parse_image_reference,
     resolve_environment,
 )
+from housekeeper.logic.outcomes import TriggerKind
 from housekeeper.observability import logger
 
-DETAIL_TYPE = "ECS Deployment State Change"
+# The ECS deployment event name on which the tagger acts (others are ignored).
 COMPLETED = "SERVICE_DEPLOYMENT_COMPLETED"
 
-# Outcome statuses.
-TAGGED = "tagged"
-ALREADY_PRESENT = "already_present"
-SKIPPED = "skipped"
-CONFLICT = "conflict"
-FAILED = "failed"
-WOULD_TAG = "would_tag"
 
-# Where a digest came from, in order of preference.
-SOURCE_DEPLOYMENT_TASKS = "deployment-tasks"
-SOURCE_SERVICE_REVISION = "service-revision"
-SOURCE_TASK_DEFINITION = "task-definition"
-SOURCE_RUNNING_TASK = "running-task"
+class TagStatus(StrEnum):
+    """What happened to one deployed image. The first three are ECR's answer to the retag (RetagStatus)."""
+
+    TAGGED = RetagStatus.TAGGED.value
+    ALREADY_PRESENT = RetagStatus.ALREADY_PRESENT.value
+    CONFLICT = RetagStatus.CONFLICT.value  # the env tag names another digest, or the image has ECR's maximum of tags
+    SKIPPED = "skipped"  # nothing to tag (reason: a TagReason)
+    FAILED = "failed"  # an AWS error; retried
+    WOULD_TAG = "would_tag"  # a dry run
+
+
+class DigestSource(StrEnum):
+    """Where a digest came from, in order of preference."""
+
+    DEPLOYMENT_TASKS = "deployment-tasks"
+    SERVICE_REVISION = "service-revision"
+    TASK_DEFINITION = "task-definition"
+    RUNNING_TASK = "running-task"
 
 
 class ServiceNotFound(HousekeeperError):
@@ -82,50 +81,6 @@ class DeploymentEvent:
     @property
     def completed(self) -> bool:
         return self.event_name == COMPLETED
-
-
-def parse_deployment_event(event: Any) -> DeploymentEvent:
-    """Read an EventBridge `ECS Deployment State Change`. Raises MalformedEvent naming what is missing.
-
-    Only a COMPLETED event needs the service ARN (`resources[0]`) and `detail.deploymentId`; other event names
-    are returned as they are so that the caller can ignore them.
-    """
-    if not isinstance(event, Mapping):
-        raise MalformedEvent(f"expected an EventBridge event object, got {type(event).__name__}")
-    detail_type = event.get("detail-type")
-    if detail_type != DETAIL_TYPE:
-        raise MalformedEvent(f"expected detail-type '{DETAIL_TYPE}', got {detail_type!r}", "$.detail-type")
-    detail = event.get("detail")
-    if not isinstance(detail, Mapping):
-        raise MalformedEvent("the event has no 'detail' object", "$.detail")
-    event_name = detail.get("eventName")
-    if not isinstance(event_name, str) or not event_name:
-        raise MalformedEvent("the event has no 'detail.eventName'", "$.detail.eventName")
-    event_id = str(event.get("id") or "")
-    if event_name != COMPLETED:
-        return DeploymentEvent(event_id=event_id, event_name=event_name)
-    resources = event.get("resources")
-    if not isinstance(resources, list) or not resources or not isinstance(resources[0], str):
-        raise MalformedEvent("the event names no service: 'resources[0]' (the service ARN) is missing", "$.resources")
-    service_arn = resources[0]
-    cluster, service = _cluster_and_service(service_arn)
-    deployment_id = detail.get("deploymentId")
-    if not isinstance(deployment_id, str) or not deployment_id:
-        raise MalformedEvent("the event has no 'detail.deploymentId'", "$.detail.deploymentId")
-    return DeploymentEvent(event_id, event_name, service_arn, cluster, service, deployment_id)
-
-
-def _cluster_and_service(service_arn: str) -> tuple[str, str]:
-    """`arn:aws:ecs:region:account:service/<cluster>/<service>` → (cluster, service)."""
-    parts = service_arn.split(":", 5)
-    resource = parts[5] if len(parts) == 6 and parts[0] == "arn" and parts[2] == "ecs" else ""
-    segments = resource.split("/")
-    if len(segments) != 3 or segments[0] != "service" or not segments[1] or not segments[2]:
-        raise MalformedEvent(
-            f"'resources[0]' is not a service ARN with its cluster (service/<cluster>/<service>): {service_arn!r}",
-            "$.resources[0]",
-        )
-    return segments[1], segments[2]
 
 
 # -------------------------------------------------------------------------------------------------- outcome
@@ -172,7 +127,7 @@ class DeploymentResult:
 
     @property
     def failures(self) -> list[ContainerOutcome]:
-        return [o for o in self.outcomes if o.status == FAILED]
+        return [o for o in self.outcomes if o.status == TagStatus.FAILED]
 
     def summary(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
@@ -207,7 +162,7 @@ def tag_deployment(event: DeploymentEvent, config: Config, ecr: EcrGateway, ecs:
     environment = resolve_environment(config, cluster)
     if environment is None:
         outcome = ContainerOutcome(
-            image="*", status=SKIPPED, cluster=cluster, service=service, reason=REASON_NO_ENVIRONMENT
+            image="*", status=TagStatus.SKIPPED, cluster=cluster, service=service, reason=TagReason.NO_ENVIRONMENT
         )
         logger.info("cluster matches no configured environment; nothing tagged", extra=outcome.log_keys())
         return DeploymentResult(event, [outcome])
@@ -219,7 +174,7 @@ def tag_deployment(event: DeploymentEvent, config: Config, ecr: EcrGateway, ecs:
     candidates, superseded = _deployed_images(cluster, service, deployment_id, state, ecs)
     if superseded:
         outcome = ContainerOutcome(
-            image="*", status=SKIPPED, cluster=cluster, service=service, reason=REASON_SUPERSEDED
+            image="*", status=TagStatus.SKIPPED, cluster=cluster, service=service, reason=TagReason.SUPERSEDED
         )
         logger.info(
             "a newer deployment replaced this one; its own COMPLETED event tags what it runs",
@@ -240,7 +195,7 @@ def _deployed_images(
     """
     started = ecs.containers_started_by(cluster, deployment_id)
     from_tasks = _unique(
-        _Candidate(c.container_name, c.image, c.image_digest, SOURCE_DEPLOYMENT_TASKS) for c in started
+        _Candidate(c.container_name, c.image, c.image_digest, DigestSource.DEPLOYMENT_TASKS) for c in started
     )
     if from_tasks and all(c.digest for c in from_tasks):
         return from_tasks, False
@@ -250,7 +205,7 @@ def _deployed_images(
     revision = _service_revision_images(cluster, service, state, ecs)
     if revision and all(r.image_digest for r in revision):
         return _unique(
-            _Candidate(r.container_name, r.image, r.image_digest, SOURCE_SERVICE_REVISION) for r in revision
+            _Candidate(r.container_name, r.image, r.image_digest, DigestSource.SERVICE_REVISION) for r in revision
         ), False
     # Last resort: the image references the deployment's tasks (or else its task definition) name; the digest is
     # looked up in ECR by tag, which is right unless the tag was re-pushed since the deployment.
@@ -265,12 +220,13 @@ def _deployed_images(
         "digest resolved from the image reference in ECR (last resort)",
         extra={"cluster": cluster, "service": service, "images": [r.image for r in refs]},
     )
-    return _unique(_Candidate(r.container_name, r.image, r.image_digest, SOURCE_TASK_DEFINITION) for r in refs), False
+    return _unique(
+        _Candidate(r.container_name, r.image, r.image_digest, DigestSource.TASK_DEFINITION) for r in refs
+    ), False
 
 
 # The trigger of the sync messages a deployment sends (housekeeper.logic.sync reads any trigger string).
-DEPLOYMENT_TRIGGER = "deployment"
-_NOT_OUR_REGISTRY = (REASON_NOT_ECR, REASON_OTHER_ACCOUNT, REASON_OTHER_REGION)
+_NOT_OUR_REGISTRY = (TagReason.NOT_ECR, TagReason.OTHER_ACCOUNT, TagReason.OTHER_REGION)
 
 
 def resync_requests(result: DeploymentResult) -> list[dict[str, str]]:
@@ -285,7 +241,7 @@ def resync_requests(result: DeploymentResult) -> list[dict[str, str]]:
         for outcome in result.outcomes
         if outcome.repository and outcome.reason not in _NOT_OUR_REGISTRY
     }
-    return [{"repositoryName": name, "trigger": DEPLOYMENT_TRIGGER} for name in sorted(repositories)]
+    return [{"repositoryName": name, "trigger": TriggerKind.DEPLOYMENT} for name in sorted(repositories)]
 
 
 def _service_revision_images(
@@ -331,7 +287,7 @@ def _tag_one(
     reference = parse_image_reference(candidate.image)
     base = ContainerOutcome(
         image=candidate.image,
-        status=SKIPPED,
+        status=TagStatus.SKIPPED,
         cluster=cluster,
         service=service,
         container=candidate.container,
@@ -344,11 +300,11 @@ def _tag_one(
         outcome = _resolve_and_tag(config, environment, candidate, base, ecr, apply=apply)
     except HousekeeperError as exc:
         retryable = bool(getattr(exc, "retryable", False))
-        reason = REASON_IMAGE_NOT_FOUND if isinstance(exc, NotFound) else None
+        reason = TagReason.IMAGE_NOT_FOUND if isinstance(exc, NotFound) else None
         if reason is not None and not retryable:
-            outcome = replace(base, status=SKIPPED, reason=reason, detail=str(exc))
+            outcome = replace(base, status=TagStatus.SKIPPED, reason=reason, detail=str(exc))
         else:
-            outcome = replace(base, status=FAILED, detail=str(exc), retryable=retryable)
+            outcome = replace(base, status=TagStatus.FAILED, detail=str(exc), retryable=retryable)
     _log(outcome)
     return outcome
 
@@ -371,7 +327,7 @@ def _resolve_and_tag(
     if digest is None and reference.tag:
         digest = ecr.digest_of_tag(reference.repository, reference.tag)
     if digest is None:
-        return replace(outcome, reason=REASON_NO_DIGEST, detail=f"no digest for {candidate.image} in ECR")
+        return replace(outcome, reason=TagReason.NO_DIGEST, detail=f"no digest for {candidate.image} in ECR")
     outcome = replace(outcome, digest=digest)
     ecr_tags = ecr.tags_of_digest(reference.repository, digest)
     decision = decide_tag(config, environment, reference.tag, ecr_tags)
@@ -379,24 +335,27 @@ def _resolve_and_tag(
     if decision.tag is None:
         return replace(outcome, reason=decision.reason)
     if decision.tag in ecr_tags:
-        return replace(outcome, status=ALREADY_PRESENT)
+        return replace(outcome, status=TagStatus.ALREADY_PRESENT)
     if not apply:
         holder = ecr.digest_of_tag(reference.repository, decision.tag)
         if holder is not None and holder != digest:
             return replace(
-                outcome, status=CONFLICT, reason=REASON_TAG_CONFLICT, detail=f"'{decision.tag}' points at {holder}"
+                outcome,
+                status=TagStatus.CONFLICT,
+                reason=TagReason.TAG_CONFLICT,
+                detail=f"'{decision.tag}' points at {holder}",
             )
-        return replace(outcome, status=WOULD_TAG)
+        return replace(outcome, status=TagStatus.WOULD_TAG)
     return _from_retag(outcome, ecr.retag(reference.repository, digest, decision.tag))
 
 
 def _from_retag(outcome: ContainerOutcome, retag: RetagOutcome) -> ContainerOutcome:
-    if retag.status == ports.TAGGED:
-        return replace(outcome, status=TAGGED)
-    if retag.status == ports.ALREADY_PRESENT:
-        return replace(outcome, status=ALREADY_PRESENT)
-    reason = REASON_TAG_LIMIT if retag.status == ports.TAG_LIMIT else REASON_TAG_CONFLICT
-    return replace(outcome, status=CONFLICT, reason=reason, detail=retag.detail)
+    if retag.status == RetagStatus.TAGGED:
+        return replace(outcome, status=TagStatus.TAGGED)
+    if retag.status == RetagStatus.ALREADY_PRESENT:
+        return replace(outcome, status=TagStatus.ALREADY_PRESENT)
+    reason = TagReason.TAG_LIMIT if retag.status == RetagStatus.TAG_LIMIT else TagReason.TAG_CONFLICT
+    return replace(outcome, status=TagStatus.CONFLICT, reason=reason, detail=retag.detail)
 
 
 def _log(outcome: ContainerOutcome) -> None:
@@ -405,11 +364,11 @@ def _log(outcome: ContainerOutcome) -> None:
         keys["source"] = outcome.source
     if outcome.detail:
         keys["detail"] = outcome.detail
-    if outcome.status == FAILED:
+    if outcome.status == TagStatus.FAILED:
         logger.error("image could not be tagged", extra=keys)
-    elif outcome.status == CONFLICT:
+    elif outcome.status == TagStatus.CONFLICT:
         logger.error("env tag not added: it would move a tag or exceed ECR's tag limit", extra=keys)
-    elif outcome.status == SKIPPED:
+    elif outcome.status == TagStatus.SKIPPED:
         logger.info("image skipped", extra=keys)
     else:
         logger.info(f"image {outcome.status}", extra=keys)
@@ -448,7 +407,9 @@ def backfill_cluster(
         if key in seen:
             continue
         seen.add(key)
-        candidate = _Candidate(container.container_name, container.image, container.image_digest, SOURCE_RUNNING_TASK)
+        candidate = _Candidate(
+            container.container_name, container.image, container.image_digest, DigestSource.RUNNING_TASK
+        )
         outcomes.append(_tag_one(config, environment, candidate, cluster, container.service, ecr, apply=apply))
     return outcomes
 

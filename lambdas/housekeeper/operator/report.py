@@ -28,7 +28,7 @@ from housekeeper.core.evaluator import EXPIRE, TRANSITION, Evaluation, evaluate,
 from housekeeper.core.images import ImageRecord
 from housekeeper.core.protection import plan_protection
 from housekeeper.logic.inventory import Inventory
-from housekeeper.logic.sync import repositories_in_scope
+from housekeeper.logic.plan import repositories_in_scope
 
 STANDARD_PRICE_PER_GB_MONTH = 0.10
 ARCHIVE_PRICE_PER_GB_MONTH = 0.10

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from html import escape
 
-from housekeeper.logic.report import BYTES_PER_GB, Report, RepositoryReport
+from housekeeper.operator.report import BYTES_PER_GB, Report, RepositoryReport
 
 CHART_REPOSITORIES = 15
 SAVINGS_ROWS = 10
