@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import pytest
 
@@ -39,6 +40,23 @@ def _isolate_process_state() -> Iterator[None]:
         handler.setStream(stream)
     reset_clients()
     shared_scanner.clear()
+
+
+@pytest.fixture
+def offline_report(monkeypatch: pytest.MonkeyPatch) -> Callable[[Mapping[str, Sequence[Any]], Any], None]:
+    """Point the CLI's gateways at in-memory fakes: the given ImageRecords per repository, the given Inspector
+    (a tests.fakes.FakeInspector) and nothing in use. The CLI modules reach their gateways through `common` at run
+    time, so patching `common` reaches them all."""
+    from housekeeper.cli import common
+
+    from tests.fakes import FakeImageListing, fake_sources
+
+    def use(images: Mapping[str, Sequence[Any]], inspector: Any) -> None:
+        monkeypatch.setattr(common, "ecr_gateway", lambda: FakeImageListing(images))
+        monkeypatch.setattr(common, "inventory_sources", fake_sources)
+        monkeypatch.setattr("housekeeper.aws.inspector.Boto3InspectorGateway", lambda: inspector)
+
+    return use
 
 
 @pytest.fixture(scope="session")

@@ -12,19 +12,18 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
-from housekeeper.aws.ports import FindingCounts, RepositoryInfo
-from housekeeper.cli import common
+from housekeeper.aws.ports import FindingCounts
 from housekeeper.cli.main import main
 from housekeeper.core.images import ImageRecord
 
 from tests.e2e.browser import PNG_SIGNATURE, dump_dom, find_chromium, measure_layout, read_png, screenshot
-from tests.fakes import fake_sources
+from tests.fakes import FakeInspector
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -77,21 +76,13 @@ def _records(repository: str) -> list[ImageRecord]:
     ]
 
 
-class _Ecr:
-    def iter_repositories(self) -> Iterator[RepositoryInfo]:
-        for name in REPOSITORIES:
-            yield RepositoryInfo(name, f"arn:aws:ecr:eu-west-1:123456789012:repository/{name}", "123456789012", name)
-
-    def iter_images(self, repository: str) -> Iterator[ImageRecord]:
-        yield from _records(repository)
-
-
-class _Inspector:
-    def findings_by_image(self, repository: str) -> dict[str, FindingCounts]:
-        return {
-            _digest(repository, i): FindingCounts(_digest(repository, i), {"CRITICAL": p.critical, "HIGH": p.high})
-            for i, p in enumerate(REPOSITORIES[repository])
-        }
+FINDINGS = {
+    repository: {
+        _digest(repository, i): FindingCounts(_digest(repository, i), {"CRITICAL": p.critical, "HIGH": p.high})
+        for i, p in enumerate(pushed)
+    }
+    for repository, pushed in REPOSITORIES.items()
+}
 
 
 # ------------------------------------------------------------------------------------ expected, from the inputs
@@ -216,11 +207,9 @@ def chromium() -> str:
 
 
 @pytest.fixture
-def report_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Path:
+def report_page(tmp_path: Path, offline_report: Any, capsys: pytest.CaptureFixture[str]) -> Path:
     """The page as `housekeeper report --html` writes it."""
-    monkeypatch.setattr(common, "ecr_gateway", _Ecr)
-    monkeypatch.setattr(common, "inventory_sources", fake_sources)  # the in-use inventory: nothing in use
-    monkeypatch.setattr("housekeeper.aws.inspector.Boto3InspectorGateway", _Inspector)
+    offline_report({name: _records(name) for name in REPOSITORIES}, FakeInspector(FINDINGS))
     config = tmp_path / "config.json"
     config.write_text(
         json.dumps(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from typing import cast
 
 import pytest
-from housekeeper.aws.errors import AccessDenied
-from housekeeper.aws.ports import EcrGateway, FindingCounts, RepositoryInfo
+from housekeeper.aws.ports import EcrGateway, FindingCounts
 from housekeeper.core.config import Config, load_config
 from housekeeper.core.images import ARCHIVE, ImageRecord
 from housekeeper.operator.report import (
@@ -20,6 +19,8 @@ from housekeeper.operator.report import (
     measured_change,
     repository_report,
 )
+
+from tests.fakes import FakeImageListing, FakeInspector
 
 GB = BYTES_PER_GB
 
@@ -78,29 +79,6 @@ def test_findings_of_images_no_longer_in_the_repository_are_not_counted() -> Non
     assert report.before.findings_total == 1
 
 
-class _Ecr:
-    def __init__(self, images: Mapping[str, list[ImageRecord]]) -> None:
-        self.images = images
-
-    def iter_repositories(self) -> Iterator[RepositoryInfo]:
-        for name in self.images:
-            yield RepositoryInfo(name, f"arn:{name}", "123456789012", f"uri/{name}")
-
-    def iter_images(self, repository: str) -> Iterator[ImageRecord]:
-        yield from self.images[repository]
-
-
-class _Inspector:
-    def __init__(self, findings: Mapping[str, dict[str, FindingCounts]], failing: frozenset[str] = frozenset()) -> None:
-        self.findings = findings
-        self.failing = failing
-
-    def findings_by_image(self, repository: str) -> dict[str, FindingCounts]:
-        if repository in self.failing:
-            raise AccessDenied("inspector2:ListFindingAggregations", "AccessDeniedException", "not enabled")
-        return self.findings.get(repository, {})
-
-
 CONFIG = load_config(
     {
         "environments": [{"name": "prod", "tagPrefix": "Prod", "keep": 5, "clusters": ["prod-*"]}],
@@ -118,7 +96,7 @@ def _expire_all_but_newest(
     return {image.digest: EXPIRE for image in images if image is not newest}
 
 
-def _build(ecr: _Ecr, inspector: _Inspector, patterns: Sequence[str] = ()) -> Report:
+def _build(ecr: FakeImageListing, inspector: FakeInspector, patterns: Sequence[str] = ()) -> Report:
     return build_report(
         CONFIG,
         cast(EcrGateway, ecr),
@@ -130,9 +108,11 @@ def _build(ecr: _Ecr, inspector: _Inspector, patterns: Sequence[str] = ()) -> Re
 
 
 def test_report_covers_repositories_in_scope_and_matching_the_globs() -> None:
-    ecr = _Ecr({"shop/api": [_image(1)], "shop/web": [_image(2)], "sandbox/x": [_image(3)], "ops/cron": [_image(4)]})
+    ecr = FakeImageListing(
+        {"shop/api": [_image(1)], "shop/web": [_image(2)], "sandbox/x": [_image(3)], "ops/cron": [_image(4)]}
+    )
 
-    report = _build(ecr, _Inspector({}), patterns=["shop/*"])
+    report = _build(ecr, FakeInspector({}), patterns=["shop/*"])
 
     assert [r.repository for r in report.repositories] == ["shop/api", "shop/web"]
 
@@ -140,8 +120,8 @@ def test_report_covers_repositories_in_scope_and_matching_the_globs() -> None:
 def test_report_totals_and_largest_savings_across_repositories() -> None:
     big = [_image(n) for n in range(10)]
     small = [_image(100 + n) for n in range(2)]
-    ecr = _Ecr({"shop/api": big, "shop/web": small})
-    inspector = _Inspector({"shop/api": {image.digest: _findings(image, 1, 2) for image in big}})
+    ecr = FakeImageListing({"shop/api": big, "shop/web": small})
+    inspector = FakeInspector({"shop/api": {image.digest: _findings(image, 1, 2) for image in big}})
 
     report = _build(ecr, inspector)
 
@@ -152,8 +132,8 @@ def test_report_totals_and_largest_savings_across_repositories() -> None:
 
 
 def test_a_repository_without_inspector_access_still_reports_images_and_says_why() -> None:
-    ecr = _Ecr({"shop/api": [_image(1), _image(2)]})
-    inspector = _Inspector({}, failing=frozenset({"shop/api"}))
+    ecr = FakeImageListing({"shop/api": [_image(1), _image(2)]})
+    inspector = FakeInspector({}, denied={"shop/api"})
 
     report = _build(ecr, inspector)
 
@@ -170,10 +150,8 @@ def test_a_repository_without_inspector_access_still_reports_images_and_says_why
 
 
 def test_a_partial_findings_total_is_marked() -> None:
-    ecr = _Ecr({"shop/api": [_image(1)], "shop/web": [_image(2)]})
-    inspector = _Inspector(
-        {"shop/web": {_image(2).digest: _findings(_image(2), 1, 2)}}, failing=frozenset({"shop/api"})
-    )
+    ecr = FakeImageListing({"shop/api": [_image(1)], "shop/web": [_image(2)]})
+    inspector = FakeInspector({"shop/web": {_image(2).digest: _findings(_image(2), 1, 2)}}, denied={"shop/api"})
 
     report = _build(ecr, inspector)
 
@@ -187,8 +165,8 @@ def test_after_is_what_the_desired_policy_expires() -> None:
     old = [ImageRecord(f"sha256:{n:064x}", (str(n),), now - (200 + n) * day, size_bytes=GB) for n in range(6)]
     prod_old = ImageRecord(f"sha256:{99:064x}", ("99", "Prod-99"), now - 300 * day, size_bytes=GB)
     recent = [ImageRecord(f"sha256:{50 + n:064x}", (str(50 + n),), now - n * day, size_bytes=GB) for n in range(3)]
-    ecr = _Ecr({"shop/api": [*old, prod_old, *recent]})
-    inspector = _Inspector({"shop/api": {image.digest: _findings(image, 1, 1) for image in [*old, prod_old]}})
+    ecr = FakeImageListing({"shop/api": [*old, prod_old, *recent]})
+    inspector = FakeInspector({"shop/api": {image.digest: _findings(image, 1, 1) for image in [*old, prod_old]}})
 
     report = build_report(CONFIG, cast(EcrGateway, ecr), inspector, now=now)
 

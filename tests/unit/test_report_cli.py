@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from housekeeper.aws.errors import AccessDenied
-from housekeeper.aws.ports import FindingCounts, RepositoryInfo
-from housekeeper.cli import common
+from housekeeper.aws.ports import FindingCounts
 from housekeeper.cli.main import main
 from housekeeper.core.images import ImageRecord
 
-from tests.fakes import fake_sources
+from tests.fakes import FakeInspector
 
 NOW = 1_700_000_000
 DAY = 86_400
@@ -30,28 +28,15 @@ IMAGES = {
 }
 
 
-class _Ecr:
-    def iter_repositories(self) -> Iterator[RepositoryInfo]:
-        for name in IMAGES:
-            yield RepositoryInfo(name, f"arn:{name}", "123456789012", f"uri/{name}")
-
-    def iter_images(self, repository: str) -> Iterator[ImageRecord]:
-        yield from IMAGES[repository]
-
-
-class _Inspector:
-    def findings_by_image(self, repository: str) -> dict[str, FindingCounts]:
-        if repository == "shop/web":
-            raise AccessDenied("inspector2:ListFindingAggregations", "AccessDeniedException", "denied")
-        return {image.digest: FindingCounts(image.digest, {"CRITICAL": 1, "HIGH": 4}) for image in IMAGES[repository]}
+FINDINGS = {
+    repository: {image.digest: FindingCounts(image.digest, {"CRITICAL": 1, "HIGH": 4}) for image in images}
+    for repository, images in IMAGES.items()
+}
 
 
 @pytest.fixture
-def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    # The CLI modules call their gateways through `common` at run time, so patching `common` reaches them all.
-    monkeypatch.setattr(common, "ecr_gateway", _Ecr)
-    monkeypatch.setattr(common, "inventory_sources", fake_sources)  # the in-use inventory: nothing in use
-    monkeypatch.setattr("housekeeper.aws.inspector.Boto3InspectorGateway", _Inspector)
+def config_file(tmp_path: Path, offline_report: Any) -> Path:
+    offline_report(IMAGES, FakeInspector(FINDINGS, denied={"shop/web"}))
     path = tmp_path / "config.json"
     path.write_text(
         json.dumps(
