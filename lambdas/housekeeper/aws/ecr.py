@@ -8,7 +8,6 @@ moved off another image and never deleted.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -20,7 +19,9 @@ from housekeeper.aws.errors import AwsError, NotFound, aws_call, translate
 # The retag statuses live in housekeeper.aws.ports, beside RetagOutcome; re-exported here for existing importers.
 from housekeeper.aws.ports import ManifestDocument, PreviewStatus, RepositoryInfo, RetagOutcome, RetagStatus
 from housekeeper.aws.session import client as make_client
+from housekeeper.core.errors import InvalidInput
 from housekeeper.core.images import ImageRecord, image_from_detail
+from housekeeper.core.jsonio import load_json
 from housekeeper.core.manifests import BATCH_GET_IMAGE_LIMIT, MANIFEST_MEDIA_TYPES, is_index, links_of_manifest
 from housekeeper.core.policy import policy_text, read_policy_document
 
@@ -270,9 +271,11 @@ class Boto3EcrGateway:
 
 def _media_type_of(manifest: str) -> str:
     try:
-        return str(json.loads(manifest).get("mediaType") or MANIFEST_MEDIA_TYPES[0])
-    except (ValueError, AttributeError):
+        document = load_json(manifest, "manifest")
+    except InvalidInput:
         return MANIFEST_MEDIA_TYPES[0]
+    declared = document.get("mediaType") if isinstance(document, dict) else None
+    return str(declared or MANIFEST_MEDIA_TYPES[0])
 
 
 def _repository_info(repository: Mapping[str, Any]) -> RepositoryInfo:

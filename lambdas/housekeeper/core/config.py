@@ -19,6 +19,7 @@ from housekeeper.core.names import TAG_PATTERN, has_control_characters
 from housekeeper.core.regex_safety import regex_problem
 from housekeeper.core.rules import MAX_WILDCARDS as MAX_WILDCARDS
 from housekeeper.core.rules import MIN_ARCHIVE_DAYS as MIN_ARCHIVE_DAYS
+from housekeeper.core.rules import type_name
 
 Mode = Literal["preview", "enforce"]
 MODES: tuple[str, ...] = ("preview", "enforce")
@@ -279,13 +280,13 @@ class _Collector:
 
     def object(self, value: Any, path: str) -> Mapping[str, Any] | None:
         if not isinstance(value, Mapping):
-            self.add(path, f"must be an object, got {_type_name(value)}")
+            self.add(path, f"must be an object, got {type_name(value)}")
             return None
         return value
 
     def integer(self, value: Any, path: str, minimum: int, maximum: int | None = None) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
-            self.add(path, f"must be an integer, got {_type_name(value)}")
+            self.add(path, f"must be an integer, got {type_name(value)}")
             return None
         if value < minimum:
             self.add(path, f"must be at least {minimum}, got {value}")
@@ -304,7 +305,7 @@ class _Collector:
 
     def string(self, value: Any, path: str) -> str | None:
         if not isinstance(value, str) or not value:
-            self.add(path, f"must be a non-empty string, got {_type_name(value)}")
+            self.add(path, f"must be a non-empty string, got {type_name(value)}")
             return None
         return value
 
@@ -312,7 +313,7 @@ class _Collector:
         self, value: Any, path: str, check: Callable[[str, str], None] | None = None, allow_empty: bool = True
     ) -> tuple[str, ...] | None:
         if not isinstance(value, list):
-            self.add(path, f"must be a list of strings, got {_type_name(value)}")
+            self.add(path, f"must be a list of strings, got {type_name(value)}")
             return None
         if not value and not allow_empty:
             self.add(path, "must not be empty")
@@ -334,14 +335,6 @@ def _close_matches(word: str, choices: Any) -> list[str]:
     import difflib
 
     return difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}.get(
-        type(value), type(value).__name__
-    )
 
 
 def load_config(source: str | bytes | Mapping[str, Any], *, check_limits: bool = True) -> Config:
@@ -380,7 +373,7 @@ def _parse_config(data: Any, c: _Collector) -> Config | None:
 
     for text_key in ("$schema", "description"):
         if text_key in root and not isinstance(root[text_key], str):
-            c.add(f"$.{text_key}", f"must be a string, got {_type_name(root[text_key])}")
+            c.add(f"$.{text_key}", f"must be a string, got {type_name(root[text_key])}")
 
     mode = root.get("mode", "preview")
     if mode not in MODES:
@@ -466,7 +459,7 @@ def _parse_environments(value: Any, c: _Collector) -> tuple[Environment, ...] | 
         c.add("$.environments", "is required: list the environments from highest to lowest precedence")
         return None
     if not isinstance(value, list) or not value:
-        c.add("$.environments", f"must be a non-empty list of environments, got {_type_name(value)}")
+        c.add("$.environments", f"must be a non-empty list of environments, got {type_name(value)}")
         return None
     environments: list[Environment] = []
     names: dict[str, int] = {}
@@ -600,7 +593,7 @@ def _parse_repositories(value: Any, c: _Collector) -> RepositoryScope | None:
 
 def _parse_overrides(value: Any, environments: tuple[Environment, ...] | None, c: _Collector) -> tuple[Override, ...]:
     if not isinstance(value, list):
-        c.add("$.overrides", f"must be a list, got {_type_name(value)}")
+        c.add("$.overrides", f"must be a list, got {type_name(value)}")
         return ()
     env_names = [env.name for env in environments or ()]
     overrides: list[Override] = []
@@ -661,7 +654,7 @@ def _parse_safety(value: Any, c: _Collector) -> Safety | None:
     c.check_keys(obj, SAFETY_KEYS, "$.safety")
     protect_in_use = obj.get("protectInUse", True)
     if not isinstance(protect_in_use, bool):
-        c.add("$.safety.protectInUse", f"must be true or false, got {_type_name(protect_in_use)}")
+        c.add("$.safety.protectInUse", f"must be true or false, got {type_name(protect_in_use)}")
     fractions: dict[str, float] = {}
     for key in ("maxExpireFraction", "maxArchiveFraction"):
         fraction = obj.get(key, DEFAULT_MAX_FRACTION)
@@ -691,7 +684,7 @@ def _parse_in_use(value: Any, c: _Collector) -> InUseSettings | None:
     for key, _ in IN_USE_SOURCES:
         enabled = obj.get(key, True)
         if not isinstance(enabled, bool):
-            c.add(f"{path}.{key}", f"must be true or false, got {_type_name(enabled)}")
+            c.add(f"{path}.{key}", f"must be true or false, got {type_name(enabled)}")
             continue
         switches[_SOURCE_ATTRIBUTES[key]] = enabled
     revisions = c.integer(

@@ -14,13 +14,13 @@ fill `ImageRecord.child_digests` and `subject_digest` the same way.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from housekeeper.core.errors import InvalidInput, Problem
 from housekeeper.core.images import ImageRecord
+from housekeeper.core.jsonio import load_json
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -56,8 +56,8 @@ def links_of_manifest(text: str) -> ManifestLinks:
     rule cannot be applied to it, which makes the offline preview report more expiring images, never fewer.
     """
     try:
-        document: Any = json.loads(text)
-    except (ValueError, RecursionError):
+        document: Any = load_json(text, "manifest")
+    except InvalidInput:
         return NO_LINKS
     if not isinstance(document, dict):
         return NO_LINKS
