@@ -12,7 +12,7 @@ from aws_cdk import Acknowledgment, Validations
 from constructs import IConstruct
 
 if TYPE_CHECKING:
-    from infra.stack import HousekeeperStack
+    from infra.function import HousekeeperFunction
 
 PLUGIN = "AwsSolutions::"
 
@@ -88,11 +88,10 @@ def _acknowledge(construct: IConstruct, finding: str, reason: str) -> None:
     Validations.of(construct).acknowledge(Acknowledgment(id=PLUGIN + finding, reason=reason))
 
 
-def acknowledge_findings(stack: HousekeeperStack) -> None:
-    """The deliberate findings, each on the construct it concerns."""
-    tagger = stack.tagger.function
-    dispatcher = stack.policy_sync.dispatcher
-    worker = stack.policy_sync.worker
+def acknowledge_findings(
+    *, tagger: HousekeeperFunction, dispatcher: HousekeeperFunction, worker: HousekeeperFunction
+) -> None:
+    """The deliberate findings, each on the function (and role) it concerns."""
 
     for finding in (ECR_REPOSITORIES, ECS_SERVICES, ECS_SERVICE_DEPLOYMENTS, ECS_SERVICE_REVISIONS, ECS_TASKS):
         _acknowledge(tagger.role, finding, REASONS[finding])

@@ -72,7 +72,9 @@ class HousekeeperStack(Stack):  # type: ignore[misc]  # CDK types are opaque to 
             sync_queue=self.policy_sync.sync_queue,
             alarm_email=settings.alarm_email,
         )
-        acknowledge_findings(self)
+        acknowledge_findings(
+            tagger=self.tagger.function, dispatcher=self.policy_sync.dispatcher, worker=self.policy_sync.worker
+        )
 
         CfnOutput(self, "ConfigParameterName", value=settings.config_parameter_name)
         CfnOutput(self, "SyncQueueUrl", value=self.policy_sync.sync_queue.queue_url)

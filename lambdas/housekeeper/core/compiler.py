@@ -22,14 +22,11 @@ Every pattern gets a rule of its own: several entries in one tag list are AND-ed
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from housekeeper.core.rules import MAX_INTEGER
-
-if TYPE_CHECKING:  # the compiler reads a Config; housekeeper.core.config calls the compiler to check ECR's limits
-    from housekeeper.core.config import CatchAll, Config, Environment, UntaggedRule
 
 # Protect rules take the priorities below the first environment rule; config validation caps their number.
 FIRST_ENV_PRIORITY = 10
@@ -77,12 +74,56 @@ class Protections:
 NO_PROTECTIONS = Protections()
 
 
+# What the compiler reads of a config, as Protocols: housekeeper.core.config satisfies them (and calls the compiler
+# to check ECR's limits while it validates), so the compiler needs nothing from it and the two form no cycle.
+class Environment(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def keep(self) -> int: ...
+    @property
+    def tag_stem(self) -> str: ...
+
+
+class UntaggedRule(Protocol):
+    @property
+    def expire_after_days(self) -> int: ...
+
+
+class CatchAll(Protocol):
+    @property
+    def expire_after_days(self) -> int | None: ...
+    @property
+    def archive_after_days(self) -> int | None: ...
+    @property
+    def expire_archived_after_days(self) -> int | None: ...
+    @property
+    def archives(self) -> bool: ...
+
+
+class EffectiveConfig(Protocol):
+    """A config with a repository's overrides applied (housekeeper.core.config.Config.for_repository)."""
+
+    @property
+    def environments(self) -> Sequence[Environment]: ...
+    @property
+    def untagged(self) -> UntaggedRule | None: ...
+    @property
+    def catch_all(self) -> CatchAll: ...
+    @property
+    def protect_tags(self) -> Sequence[str]: ...
+
+
+class Config(Protocol):
+    def for_repository(self, repository: str) -> EffectiveConfig: ...
+
+
 def compile_policy(config: Config, repository: str) -> dict[str, Any]:
     """The lifecycle policy for one repository: the config with the overrides that match it."""
     return compile_policy_for(config.for_repository(repository))
 
 
-def compile_policy_for(effective: Config, protections: Protections = NO_PROTECTIONS) -> dict[str, Any]:
+def compile_policy_for(effective: EffectiveConfig, protections: Protections = NO_PROTECTIONS) -> dict[str, Any]:
     """The lifecycle policy for an effective (already overridden) config, with any in-use protections.
 
     Same input, byte-identical JSON. The caller keeps `before_environments` within the priorities left below 10.

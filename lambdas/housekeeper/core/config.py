@@ -13,9 +13,11 @@ from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
+from housekeeper.core.compiler import compile_policy_for
 from housekeeper.core.errors import ConfigInvalid, InvalidInput, Problem
 from housekeeper.core.jsonio import load_json
 from housekeeper.core.names import TAG_PATTERN, has_control_characters
+from housekeeper.core.policy import validate_policy
 from housekeeper.core.regex_safety import regex_problem
 from housekeeper.core.rules import MAX_WILDCARDS as MAX_WILDCARDS
 from housekeeper.core.rules import MIN_ARCHIVE_DAYS as MIN_ARCHIVE_DAYS
@@ -702,8 +704,6 @@ def _check_compiled_limits(config: Config, c: _Collector) -> None:
     """Compile the base policy, each override's, and the one of a repository that matches every override; check
     each against every ECR constraint, so that a config ECR would refuse fails here, not at PutLifecyclePolicy.
     """
-    from housekeeper.core.compiler import compile_policy_for
-    from housekeeper.core.policy import validate_policy
 
     base = replace(config, overrides=())
     variants: list[tuple[str, str, Config]] = [("$", "the base policy", base)]
