@@ -19,6 +19,14 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "EcrHousekeeper")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "housekeeper-tests")
 
+# Helper modules the tests share assert like test modules do: rewritten, so a failing assert shows its values.
+pytest.register_assert_rewrite(
+    "tests.integration.moto_account",
+    "tests.integration.shop_scenario",
+    "tests.unit.helpers",
+    "tests.unit.sync_helpers",
+)
+
 
 @pytest.fixture(autouse=True)
 def _isolate_process_state() -> Iterator[None]:

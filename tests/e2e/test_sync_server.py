@@ -20,9 +20,17 @@ from housekeeper.logic import sync
 from housekeeper.logic.inventory import shared_scanner
 
 from demo.emulator import EmulatedAccount
-from tests.fakes import FakeLambdaContext, ecr_image_uri, push_prod_builds, run_moto_service
+from tests.fakes import (
+    CONFIG_PARAMETER,
+    SCHEDULED_EVENT,
+    FakeLambdaContext,
+    ecr_image_uri,
+    parameter_change,
+    push_prod_builds,
+    run_moto_service,
+    sqs_event,
+)
 
-PARAMETER = "/ecr-housekeeper/config"
 CONFIG: dict[str, Any] = {
     "version": 1,
     "mode": "enforce",
@@ -37,37 +45,12 @@ CONFIG: dict[str, Any] = {
 }
 
 
-def ssm_change(operation: str = "Update") -> dict[str, Any]:
-    return {
-        "id": f"e2e-{operation}",
-        "source": "aws.ssm",
-        "detail-type": "Parameter Store Change",
-        "detail": {"name": PARAMETER, "type": "String", "operation": operation},
-    }
-
-
 def drain_into_worker(sqs: Any, queue_url: str) -> tuple[list[str], list[dict[str, Any]]]:
     """The Lambda poller's job: batches of up to 10 to the worker; successes deleted. Returns failures and bodies."""
     failures: list[str] = []
     bodies: list[dict[str, Any]] = []
     while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        event = {
-            "Records": [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": {},
-                    "messageAttributes": {},
-                    "md5OfBody": m["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:sync",
-                    "awsRegion": "us-east-1",
-                }
-                for m in messages
-            ]
-        }
-        response = sync_repository.handler(event, FakeLambdaContext())
+        response = sync_repository.handler(sqs_event(messages), FakeLambdaContext())
         failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
         failures.extend(failed)
         bodies.extend(json.loads(m["Body"]) for m in messages)
@@ -92,20 +75,20 @@ def test_policy_sync_on_the_emulated_account(
     shared_scanner.clear()
     ecr, ecs, ssm, sqs = (boto3.client(name) for name in ("ecr", "ecs", "ssm", "sqs"))
     queue_url = sqs.create_queue(QueueName="sync")["QueueUrl"]
-    monkeypatch.setenv("HOUSEKEEPER_CONFIG_PARAMETER", PARAMETER)
+    monkeypatch.setenv("HOUSEKEEPER_CONFIG_PARAMETER", CONFIG_PARAMETER)
     monkeypatch.setenv("HOUSEKEEPER_SYNC_QUEUE_URL", queue_url)
     repositories = [f"team-{i}/api" for i in range(12)]
     for name in [*repositories, "sandbox/tmp"]:
         ecr.create_repository(repositoryName=name)
         push_prod_builds(ecr, name, builds=5)
-    ssm.put_parameter(Name=PARAMETER, Value=json.dumps(CONFIG), Type="String")
+    ssm.put_parameter(Name=CONFIG_PARAMETER, Value=json.dumps(CONFIG), Type="String")
     context = FakeLambdaContext()
     results: list[sync.SyncResult] = []
     record = _metrics.record_sync_result
     monkeypatch.setattr(_metrics, "record_sync_result", lambda result: (results.append(result), record(result)))
 
     # An SSM edit: every in-scope repository ends up holding exactly the compiled policy.
-    planned = plan_sync.handler(ssm_change(), context)
+    planned = plan_sync.handler(parameter_change(), context)
     failures, bodies = drain_into_worker(sqs, queue_url)
     assert planned["queued"] == 12
     assert failures == []
@@ -118,26 +101,26 @@ def test_policy_sync_on_the_emulated_account(
     # A second run writes nothing.
     puts: list[Any] = []
     client("ecr").meta.events.register("before-call.ecr.PutLifecyclePolicy", lambda params, **_: puts.append(1))
-    plan_sync.handler({"id": "sweep", "detail-type": "Scheduled Event", "source": "aws.events"}, context)
+    plan_sync.handler(SCHEDULED_EVENT, context)
     assert drain_into_worker(sqs, queue_url)[0] == []
     assert puts == []
 
     # A config mistake queues nothing and changes nothing.
-    ssm.put_parameter(Name=PARAMETER, Value='{"version": 1, "environments": []}', Type="String", Overwrite=True)
-    assert plan_sync.handler(ssm_change(), context)["reason"] == "CONFIG_INVALID"
+    ssm.put_parameter(Name=CONFIG_PARAMETER, Value='{"version": 1, "environments": []}', Type="String", Overwrite=True)
+    assert plan_sync.handler(parameter_change(), context)["reason"] == "CONFIG_INVALID"
     assert sqs.receive_message(QueueUrl=queue_url).get("Messages", []) == []
-    ssm.delete_parameter(Name=PARAMETER)
-    assert plan_sync.handler(ssm_change("Delete"), context)["reason"] == "CONFIG_DELETED"
+    ssm.delete_parameter(Name=CONFIG_PARAMETER)
+    assert plan_sync.handler(parameter_change("Delete"), context)["reason"] == "CONFIG_DELETED"
     for name in repositories:
         assert policy_of(ecr, name) == compile_policy(config, name)
 
     # A stricter policy that would expire what ECS runs is written with that image protected in it.
     stricter = {**CONFIG, "environments": [{**CONFIG["environments"][0], "keep": 2}, CONFIG["environments"][1]]}
-    ssm.put_parameter(Name=PARAMETER, Value=json.dumps(stricter), Type="String")
+    ssm.put_parameter(Name=CONFIG_PARAMETER, Value=json.dumps(stricter), Type="String")
     run_moto_service(ecs, "prod-main", "api", [ecr_image_uri("team-0/api", ":Prod-2")])
     shared_scanner.clear()
     results.clear()
-    planned = plan_sync.handler(ssm_change("Create"), context)
+    planned = plan_sync.handler(parameter_change("Create"), context)
     assert planned["queued"] == 12
     assert drain_into_worker(sqs, queue_url)[0] == []
     protected = [r for r in results if r.protected]

@@ -1,4 +1,5 @@
-"""The test account and image material: ids, manifests with their real sha256 digests, image URIs."""
+"""The test account and image material: ids, the config parameter and configs, manifests with their real sha256
+digests, image URIs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from typing import Any
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 DAY = 86_400.0
+# The SSM parameter that holds the central config (HOUSEKEEPER_CONFIG_PARAMETER).
+CONFIG_PARAMETER = "/ecr-housekeeper/config"
 # DESIGN.md's example config: three environments (prod, staging, dev), a payments/* override.
 EXAMPLE_CONFIG_FILE = Path(__file__).resolve().parents[2] / "config" / "example.json"
 
@@ -23,6 +27,21 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 def example_config() -> dict[str, Any]:
     """A fresh copy of DESIGN.md's example config, to use as is or change."""
     config: dict[str, Any] = json.loads(EXAMPLE_CONFIG_FILE.read_text(encoding="utf-8"))
+    return config
+
+
+def config_json(mode: str = "enforce", **changes: Any) -> dict[str, Any]:
+    """The sync tests' config: prod keeps 2 Prod-* builds, a 90-day catch-all, legacy/* excluded, in-use protection
+    on and at most half of a repository's images expired; `changes` replace top-level keys."""
+    config: dict[str, Any] = {
+        "version": 1,
+        "mode": mode,
+        "environments": [{"name": "prod", "tagPrefix": "Prod", "keep": 2, "clusters": ["prod-*"]}],
+        "catchAll": {"expireAfterDays": 90},
+        "repositories": {"include": ["*"], "exclude": ["legacy/*"]},
+        "safety": {"protectInUse": True, "maxExpireFraction": 0.5},
+    }
+    config.update(changes)
     return config
 
 

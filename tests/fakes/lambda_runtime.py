@@ -1,13 +1,17 @@
-"""What the Lambda runtime hands a handler in tests: sample events and a context."""
+"""What the Lambda runtime hands a handler in tests: sample events, in the envelope AWS sends them in, and a context."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.accounts import ACCOUNT, REGION
+from tests.fakes.accounts import ACCOUNT, CONFIG_PARAMETER, REGION, sha256_digest
+
+EVENT_TIME = "2025-06-01T00:00:00Z"
+SYNC_QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:sync"
 
 
 def deployment_event(
@@ -20,6 +24,81 @@ def deployment_event(
     event["resources"] = [f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{cluster}/{service}"]
     event["detail"]["deploymentId"] = deployment_id
     return event
+
+
+def _eventbridge(
+    event_id: str, source: str, detail_type: str, resources: Sequence[str], detail: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The envelope every EventBridge event comes in, from the test account and region."""
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": detail_type,
+        "source": source,
+        "account": ACCOUNT,
+        "time": EVENT_TIME,
+        "region": REGION,
+        "resources": list(resources),
+        "detail": dict(detail),
+    }
+
+
+def parameter_change(operation: str = "Update", name: str = CONFIG_PARAMETER) -> dict[str, Any]:
+    """SSM's `Parameter Store Change` for a String parameter (`operation`: Create, Update, Delete, ...)."""
+    return _eventbridge(
+        "1c5a3e2f-9d2b-4c0e-8a11-6f0b3c2d4e01",
+        "aws.ssm",
+        "Parameter Store Change",
+        [f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/{name.lstrip('/')}"],
+        {"operation": operation, "name": name, "type": "String"},
+    )
+
+
+def image_push(repository: str, result: str = "SUCCESS", action: str = "PUSH", tag: str = "1") -> dict[str, Any]:
+    """ECR's `ECR Image Action` for `<repository>:<tag>` (`action`: PUSH or DELETE; `result`: SUCCESS or FAILED)."""
+    return _eventbridge(
+        "13cde686-328b-6117-af20-0e5566167482",
+        "aws.ecr",
+        "ECR Image Action",
+        [],
+        {
+            "result": result,
+            "repository-name": repository,
+            "image-digest": sha256_digest(f"{repository}:{tag}"),
+            "action-type": action,
+            "image-tag": tag,
+        },
+    )
+
+
+# The drift sweep: what the stack's scheduled rule sends (an empty detail).
+SCHEDULED_EVENT = _eventbridge(
+    "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+    "aws.events",
+    "Scheduled Event",
+    [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/ecr-housekeeper-drift-sweep"],
+    {},
+)
+
+
+def sqs_event(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The batch the Lambda poller hands the worker for messages as `sqs.receive_message` returned them."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": SYNC_QUEUE_ARN,
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
 
 
 @dataclass

@@ -5,15 +5,12 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from housekeeper.aws.session import reset_clients
 from housekeeper.cli.main import main
-from moto import mock_aws
 
 from tests.fakes import DOCKER_V2, ecr_image_uri, image_manifest, push_to_moto, run_moto_service
 
@@ -21,24 +18,21 @@ EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "config" / "example.json"
 
 
 @pytest.fixture
-def account() -> Iterator[dict[str, Any]]:
-    with mock_aws():
-        reset_clients()
-        ecr, ecs, ssm = (boto3.client(n, region_name="us-east-1") for n in ("ecr", "ecs", "ssm"))
-        ssm.put_parameter(Name="/housekeeper/config", Value=EXAMPLE_CONFIG.read_text(), Type="String")
-        for repository in ("payments/api", "web"):
-            ecr.create_repository(repositoryName=repository)
-        digests = {
-            "api": push_to_moto(ecr, "payments/api", image_manifest("api"), DOCKER_V2, "1234"),
-            "web": push_to_moto(ecr, "web", image_manifest("web"), DOCKER_V2, "77"),
-            "sandbox": push_to_moto(ecr, "web", image_manifest("sandbox"), DOCKER_V2, "5"),
-        }
-        run_moto_service(ecs, "prod-main", "api", [ecr_image_uri("payments/api", ":1234")], tasks=2)
-        run_moto_service(ecs, "staging-eu", "web", [ecr_image_uri("web", ":77")])
-        run_moto_service(ecs, "staging-eu", "proxy", ["nginx:1.27"])
-        run_moto_service(ecs, "sandbox", "web", [ecr_image_uri("web", ":5")])
-        yield {"ecr": ecr, "digests": digests}
-    reset_clients()
+def account(mocked_aws: None) -> dict[str, Any]:
+    ecr, ecs, ssm = (boto3.client(n, region_name="us-east-1") for n in ("ecr", "ecs", "ssm"))
+    ssm.put_parameter(Name="/housekeeper/config", Value=EXAMPLE_CONFIG.read_text(), Type="String")
+    for repository in ("payments/api", "web"):
+        ecr.create_repository(repositoryName=repository)
+    digests = {
+        "api": push_to_moto(ecr, "payments/api", image_manifest("api"), DOCKER_V2, "1234"),
+        "web": push_to_moto(ecr, "web", image_manifest("web"), DOCKER_V2, "77"),
+        "sandbox": push_to_moto(ecr, "web", image_manifest("sandbox"), DOCKER_V2, "5"),
+    }
+    run_moto_service(ecs, "prod-main", "api", [ecr_image_uri("payments/api", ":1234")], tasks=2)
+    run_moto_service(ecs, "staging-eu", "web", [ecr_image_uri("web", ":77")])
+    run_moto_service(ecs, "staging-eu", "proxy", ["nginx:1.27"])
+    run_moto_service(ecs, "sandbox", "web", [ecr_image_uri("web", ":5")])
+    return {"ecr": ecr, "digests": digests}
 
 
 def tags(ecr: Any, repository: str, digest: str) -> list[str]:

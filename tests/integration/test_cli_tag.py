@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from housekeeper.aws.ecr import MANIFEST_MEDIA_TYPES
-from housekeeper.aws.session import reset_clients
 from housekeeper.cli.main import main
-from moto import mock_aws
 
 from tests.fakes import DOCKER_V2, OCI_INDEX, OCI_MANIFEST, image_manifest, index_manifest, push_to_moto
 
@@ -20,13 +17,10 @@ EXAMPLE_CONFIG = str(Path(__file__).resolve().parents[2] / "config" / "example.j
 
 
 @pytest.fixture
-def ecr() -> Iterator[Any]:
-    with mock_aws():
-        reset_clients()
-        client = boto3.client("ecr", region_name="us-east-1")
-        client.create_repository(repositoryName="payments/api")
-        yield client
-    reset_clients()
+def ecr(mocked_aws: None) -> Any:
+    client = boto3.client("ecr", region_name="us-east-1")
+    client.create_repository(repositoryName="payments/api")
+    return client
 
 
 def tags(ecr: Any, digest: str) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -12,8 +11,6 @@ from botocore.stub import Stubber
 from housekeeper.aws.ecr import MANIFEST_MEDIA_TYPES, Boto3EcrGateway, DigestMismatch
 from housekeeper.aws.errors import NotFound, Throttled
 from housekeeper.aws.ports import RetagStatus
-from housekeeper.aws.session import reset_clients
-from moto import mock_aws
 
 from tests.fakes import (
     DOCKER_LIST,
@@ -28,11 +25,8 @@ from tests.fakes import (
 
 
 @pytest.fixture
-def ecr() -> Iterator[Any]:
-    with mock_aws():
-        reset_clients()
-        yield boto3.client("ecr", region_name="us-east-1")
-    reset_clients()
+def ecr(mocked_aws: None) -> Any:
+    return boto3.client("ecr", region_name="us-east-1")
 
 
 def stored(ecr: Any, repository: str, digest: str) -> dict[str, Any]:

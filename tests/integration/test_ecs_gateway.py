@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -10,7 +9,6 @@ import pytest
 from botocore.stub import Stubber
 from housekeeper.aws.ecs import Boto3EcsGateway
 from housekeeper.aws.errors import NotFound
-from housekeeper.aws.session import reset_clients
 from housekeeper.aws.ssm import Boto3SsmGateway
 from moto import mock_aws
 
@@ -18,11 +16,8 @@ IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1234"
 
 
 @pytest.fixture
-def ecs() -> Iterator[Any]:
-    with mock_aws():
-        reset_clients()
-        yield boto3.client("ecs", region_name="us-east-1")
-    reset_clients()
+def ecs(mocked_aws: None) -> Any:
+    return boto3.client("ecs", region_name="us-east-1")
 
 
 def run_service_tasks(ecs: Any, cluster: str, service: str, count: int, started_by: str = "ecs-svc/1") -> None:

@@ -6,7 +6,6 @@ The alternative, failing the inventory closed, would stop every repository's syn
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -15,36 +14,31 @@ from housekeeper.aws.errors import AccessDenied
 from housekeeper.aws.events import Boto3EventsGateway
 from housekeeper.aws.lambda_functions import Boto3LambdaGateway
 from housekeeper.aws.scheduler import Boto3SchedulerGateway
-from housekeeper.aws.session import reset_clients
 from housekeeper.core.config import InUseSettings
 from housekeeper.logic.inventory import InventoryIncomplete, InventorySources, scan_inventory
-from moto import mock_aws
 
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 CLUSTER_ARN = "arn:aws:ecs:us-east-1:123456789012:cluster/prod-main"
 
 
 @pytest.fixture
-def account() -> Iterator[dict[str, str]]:
-    with mock_aws():
-        reset_clients()
-        iam = boto3.client("iam")
-        role = iam.create_role(RoleName="scheduler", AssumeRolePolicyDocument=json.dumps({}))["Role"]["Arn"]
-        ecs = boto3.client("ecs")
-        ecs.create_cluster(clusterName="prod-main")
-        live = ecs.register_task_definition(
-            family="report", containerDefinitions=[{"name": "app", "image": f"{REGISTRY}/shop/report:7", "memory": 64}]
-        )["taskDefinition"]["taskDefinitionArn"]
-        scheduler = boto3.client("scheduler")
-        for name, task_definition in (("nightly", live), ("stale", f"{live.rsplit(':', 1)[0]}:42")):
-            scheduler.create_schedule(
-                Name=name,
-                ScheduleExpression="rate(1 day)",
-                FlexibleTimeWindow={"Mode": "OFF"},
-                Target={"Arn": CLUSTER_ARN, "RoleArn": role, "EcsParameters": {"TaskDefinitionArn": task_definition}},
-            )
-        yield {"live": live}
-    reset_clients()
+def account(mocked_aws: None) -> dict[str, str]:
+    iam = boto3.client("iam")
+    role = iam.create_role(RoleName="scheduler", AssumeRolePolicyDocument=json.dumps({}))["Role"]["Arn"]
+    ecs = boto3.client("ecs")
+    ecs.create_cluster(clusterName="prod-main")
+    live = ecs.register_task_definition(
+        family="report", containerDefinitions=[{"name": "app", "image": f"{REGISTRY}/shop/report:7", "memory": 64}]
+    )["taskDefinition"]["taskDefinitionArn"]
+    scheduler = boto3.client("scheduler")
+    for name, task_definition in (("nightly", live), ("stale", f"{live.rsplit(':', 1)[0]}:42")):
+        scheduler.create_schedule(
+            Name=name,
+            ScheduleExpression="rate(1 day)",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={"Arn": CLUSTER_ARN, "RoleArn": role, "EcsParameters": {"TaskDefinitionArn": task_definition}},
+        )
+    return {"live": live}
 
 
 def sources() -> InventorySources:

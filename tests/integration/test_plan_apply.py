@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,21 +12,8 @@ from housekeeper.cli.main import main
 from housekeeper.core.compiler import compile_policy
 from housekeeper.core.config import load_config
 
-from tests.integration.test_sync_end_to_end import (
-    HAND_MADE_POLICY,
-    PARAMETER,
-    SWEEP,
-    Account,
-    account_fixture,
-    config_json,
-    run_prod_task,
-    seed_repository,
-)
-
-
-@pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
-    yield from account_fixture(monkeypatch)
+from tests.fakes import CONFIG_PARAMETER, SCHEDULED_EVENT, config_json
+from tests.integration.moto_account import HAND_MADE_POLICY, Account, run_prod_task, seed_repository
 
 
 def seed_scenario(account: Account, mode: str) -> dict[str, dict[str, Any] | None]:
@@ -60,14 +46,14 @@ def restore(policies: dict[str, dict[str, Any] | None]) -> None:
 
 def lambda_decisions(account: Account) -> dict[str, tuple[str, str]]:
     account.results.clear()
-    account.plan(SWEEP)
+    account.plan(SCHEDULED_EVENT)
     account.work()
     return {r.repository: (r.action, r.reason) for r in account.results}
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
     capsys.readouterr()
-    code = main([*argv, "--parameter", PARAMETER, "--output", "json"])
+    code = main([*argv, "--parameter", CONFIG_PARAMETER, "--output", "json"])
     return code, json.loads(capsys.readouterr().out)
 
 
@@ -141,7 +127,7 @@ def test_the_table_names_each_repository_and_its_conflicts(
 ) -> None:
     seed_scenario(account, mode="preview")
     capsys.readouterr()
-    code = main(["plan", "--parameter", PARAMETER])
+    code = main(["plan", "--parameter", CONFIG_PARAMETER])
     out, err = capsys.readouterr()
     assert code == 1
     api_row = next(line for line in out.splitlines() if line.startswith("shop/api"))
@@ -157,7 +143,7 @@ def test_the_table_names_each_repository_and_its_conflicts(
 def test_an_invalid_config_exits_2_with_the_problem_paths(account: Account, capsys: pytest.CaptureFixture[str]) -> None:
     account.put_config(json.dumps(config_json(mode="sometimes")))
     capsys.readouterr()
-    code = main(["plan", "--parameter", PARAMETER, "--output", "json"])
+    code = main(["plan", "--parameter", CONFIG_PARAMETER, "--output", "json"])
     assert code == 2
     assert json.loads(capsys.readouterr().out)["problems"][0]["path"] == "$.mode"
 

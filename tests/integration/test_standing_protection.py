@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,18 +34,23 @@ from housekeeper.logic.sync import SyncRun, sync_repository
 
 from demo.emulator import backdate_images
 from tests.fakes import (
+    CONFIG_PARAMETER,
     DAY,
     DOCKER_V2,
     OCI_INDEX,
     OCI_MANIFEST,
+    REGISTRY,
+    SCHEDULED_EVENT,
     FakeEcs,
+    config_json,
     fake_sources,
     image_manifest,
     index_manifest,
     push_to_moto,
     sha256_digest,
 )
-from tests.integration.test_inventory_sources import (
+from tests.integration.moto_account import Account, count_calls, fail_calls
+from tests.integration.shop_scenario import (
     CLUSTER,
     OLD_TAGS,
     REPOSITORY,
@@ -59,23 +64,8 @@ from tests.integration.test_inventory_sources import (
     start_task,
     sync_now,
 )
-from tests.integration.test_sync_end_to_end import (
-    PARAMETER,
-    REGISTRY,
-    SWEEP,
-    Account,
-    account_fixture,
-    config_json,
-    count_calls,
-    fail_calls,
-)
 
 SERVICE = f"ecs-service:{CLUSTER}/web"
-
-
-@pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
-    yield from account_fixture(monkeypatch)
 
 
 def store_policy(repository: str, policy: dict[str, Any]) -> None:
@@ -84,7 +74,7 @@ def store_policy(repository: str, policy: dict[str, Any]) -> None:
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     capsys.readouterr()
-    code = main([*argv, "--parameter", PARAMETER])
+    code = main([*argv, "--parameter", CONFIG_PARAMETER])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 
@@ -487,7 +477,7 @@ def test_an_unreadable_source_fails_every_repository_closed_and_the_inventory_co
     fail_calls(service, operation, "AccessDeniedException", lambda _: True)
     puts, pins = count_calls("PutLifecyclePolicy"), count_calls("PutImage")
 
-    account.plan(SWEEP)
+    account.plan(SCHEDULED_EVENT)
     assert len(account.work()) == 2  # both messages fail, for redelivery
 
     assert {r.repository: (r.action, r.reason) for r in account.results} == {

@@ -7,8 +7,7 @@ as an SQS batch, the way the Lambda poller does (successful messages deleted, fa
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,239 +16,18 @@ from housekeeper import observability
 from housekeeper.aws.session import client, reset_clients
 from housekeeper.core.compiler import compile_policy
 from housekeeper.core.config import load_config
-from housekeeper.handlers import _metrics
 from housekeeper.handlers import _runtime as runtime
-from housekeeper.handlers import plan_sync as plan_sync_handler
-from housekeeper.handlers import sync_repository as worker_handler
-from housekeeper.logic import sync
 from housekeeper.logic.inventory import shared_scanner
-from moto import mock_aws
 
-from tests.fakes import FakeLambdaContext, push_prod_builds
-
-PARAMETER = "/ecr-housekeeper/config"
-REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
-
-
-def config_json(mode: str = "enforce", **changes: Any) -> dict[str, Any]:
-    config: dict[str, Any] = {
-        "version": 1,
-        "mode": mode,
-        "environments": [{"name": "prod", "tagPrefix": "Prod", "keep": 2, "clusters": ["prod-*"]}],
-        "catchAll": {"expireAfterDays": 90},
-        "repositories": {"include": ["*"], "exclude": ["legacy/*"]},
-        "safety": {"protectInUse": True, "maxExpireFraction": 0.5},
-    }
-    config.update(changes)
-    return config
-
-
-HAND_MADE_POLICY = {
-    "rules": [
-        {
-            "rulePriority": 1,
-            "description": "hand made",
-            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 500},
-            "action": {"type": "expire"},
-        }
-    ]
-}
-
-
-@dataclass
-class Account:
-    """The seeded moto account plus what the handlers decided, collected from their one-line-per-repo records."""
-
-    queue_url: str
-    dlq_url: str
-    results: list[sync.SyncResult] = field(default_factory=list)
-    metrics: list[tuple[str, float]] = field(default_factory=list)
-
-    @property
-    def ecr(self) -> Any:
-        return client("ecr")
-
-    @property
-    def sqs(self) -> Any:
-        return client("sqs")
-
-    def put_config(self, config: dict[str, Any] | str) -> None:
-        text = config if isinstance(config, str) else json.dumps(config)
-        client("ssm").put_parameter(Name=PARAMETER, Value=text, Type="String", Overwrite=True)
-
-    def policy(self, repository: str) -> dict[str, Any] | None:
-        try:
-            text = self.ecr.get_lifecycle_policy(repositoryName=repository)["lifecyclePolicyText"]
-        except self.ecr.exceptions.LifecyclePolicyNotFoundException:
-            return None
-        policy: dict[str, Any] = json.loads(text)
-        return policy
-
-    def decisions(self) -> dict[str, str]:
-        return {r.repository: r.action for r in self.results}
-
-    def metric(self, name: str) -> float:
-        return sum(value for metric, value in self.metrics if metric == name)
-
-    def plan(self, event: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = plan_sync_handler.handler(event, FakeLambdaContext())
-        return result
-
-    def receive(self, queue_url: str | None = None) -> list[dict[str, Any]]:
-        messages: list[dict[str, Any]] = []
-        while True:
-            page = self.sqs.receive_message(
-                QueueUrl=queue_url or self.queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
-            ).get("Messages", [])
-            if not page:
-                return messages
-            messages.extend(page)
-
-    def work(self, messages: list[dict[str, Any]] | None = None, batch_size: int = 5) -> list[str]:
-        """Hand queued messages to the worker in batches; delete successes, return the failed message ids."""
-        pending = self.receive() if messages is None else messages
-        failed: list[str] = []
-        for start in range(0, len(pending), batch_size):
-            batch = pending[start : start + batch_size]
-            response = worker_handler.handler(sqs_event(batch), FakeLambdaContext())
-            failures = {f["itemIdentifier"] for f in response["batchItemFailures"]}
-            failed.extend(failures)
-            for message in batch:
-                if message["MessageId"] in failures:  # visible again at once instead of after the timeout
-                    self.sqs.change_message_visibility(
-                        QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                    )
-                else:
-                    self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return failed
-
-
-def sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": {},
-                "md5OfBody": m.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:sync",
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
-    }
-
-
-def ssm_change(operation: str = "Update") -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": f"ssm-{operation}",
-        "source": "aws.ssm",
-        "detail-type": "Parameter Store Change",
-        "account": "123456789012",
-        "region": "us-east-1",
-        "time": "2025-06-01T00:00:00Z",
-        "resources": [f"arn:aws:ssm:us-east-1:123456789012:parameter{PARAMETER}"],
-        "detail": {"name": PARAMETER, "type": "String", "operation": operation},
-    }
-
-
-def push_event(repository: str) -> dict[str, Any]:
-    return {
-        "id": "push-1",
-        "source": "aws.ecr",
-        "detail-type": "ECR Image Action",
-        "detail": {"repository-name": repository, "action-type": "PUSH", "result": "SUCCESS", "image-tag": "5"},
-    }
-
-
-SWEEP = {"id": "sweep-1", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
-
-
-def seed_repository(repository: str, builds: int = 4) -> dict[str, str]:
-    """Prod-1 .. Prod-<builds>, one day apart (Prod-1 oldest, all within the catch-all); returns tag -> digest."""
-    ecr = client("ecr")
-    ecr.create_repository(repositoryName=repository)
-    return push_prod_builds(ecr, repository, builds)
-
-
-def run_prod_task(repository: str, tag: str, cluster: str = "prod-main") -> None:
-    """A running ECS task of `<repository>:<tag>` (moto reports no imageDigest, so the tag identifies it)."""
-    ecs = client("ecs")
-    ecs.create_cluster(clusterName=cluster)
-    family = f"{cluster}-{repository.replace('/', '-')}"
-    ecs.register_task_definition(
-        family=family,
-        networkMode="bridge",
-        containerDefinitions=[{"name": "app", "image": f"{REGISTRY}/{repository}:{tag}", "memory": 128}],
-    )
-    ecs.run_task(cluster=cluster, taskDefinition=family, launchType="FARGATE", group=f"service:{family}")
-
-
-def account_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
-    """A moto account with the config parameter, the queue and its DLQ; the handlers' records are collected."""
-    with mock_aws():
-        reset_clients()
-        shared_scanner.clear()
-        sqs = client("sqs")
-        dlq_url = sqs.create_queue(QueueName="sync-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        queue_url = sqs.create_queue(
-            QueueName="sync",
-            Attributes={
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"}),
-            },
-        )["QueueUrl"]
-        account = Account(queue_url, dlq_url)
-        monkeypatch.setenv("HOUSEKEEPER_CONFIG_PARAMETER", PARAMETER)
-        monkeypatch.setenv("HOUSEKEEPER_SYNC_QUEUE_URL", queue_url)
-        original_record = _metrics.record_sync_result
-        original_count = observability.count
-
-        def record(result: sync.SyncResult) -> None:
-            account.results.append(result)
-            original_record(result)
-
-        def count(name: str, value: float = 1) -> None:
-            account.metrics.append((name, value))
-            original_count(name, value)
-
-        monkeypatch.setattr(_metrics, "record_sync_result", record)
-        monkeypatch.setattr(observability, "count", count)
-        yield account
-    reset_clients()
-    shared_scanner.clear()
-
-
-@pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
-    yield from account_fixture(monkeypatch)
-
-
-def count_calls(operation: str) -> list[dict[str, Any]]:
-    """Record every call of `ecr.<operation>` the handlers make (they share the cached session client)."""
-    calls: list[dict[str, Any]] = []
-    client("ecr").meta.events.register(f"before-call.ecr.{operation}", lambda params, **_: calls.append(params))
-    return calls
-
-
-def fail_calls(service: str, operation: str, code: str, when: Callable[[dict[str, Any]], bool]) -> None:
-    """Answer matching calls with an AWS error response (as if boto3's retries had given up).
-
-    `when` sees the API parameters (the JSON request body).
-    """
-
-    def respond(params: dict[str, Any], **_: Any) -> Any:
-        if not when(json.loads(params.get("body") or b"{}")):
-            return None
-        body = {"__type": code, "message": f"injected {code}"}
-        return AWSResponse("https://fault", 400, {}, None), {"Error": {"Code": code, "Message": body["message"]}}
-
-    client(service).meta.events.register(f"before-call.{service}.{operation}", respond)
-
+from tests.fakes import CONFIG_PARAMETER, SCHEDULED_EVENT, config_json, image_push, parameter_change
+from tests.integration.moto_account import (
+    HAND_MADE_POLICY,
+    Account,
+    count_calls,
+    fail_calls,
+    run_prod_task,
+    seed_repository,
+)
 
 # --- the happy path -------------------------------------------------------------------------------------------
 
@@ -261,7 +39,7 @@ def test_an_ssm_edit_brings_every_in_scope_repository_to_the_compiled_policy(acc
     account.ecr.put_lifecycle_policy(repositoryName="legacy/old", lifecyclePolicyText=json.dumps(HAND_MADE_POLICY))
     account.put_config(config_json())
 
-    planned = account.plan(ssm_change())
+    planned = account.plan(parameter_change())
     messages = account.receive()
     assert planned["queued"] == 2
     assert sorted(json.loads(m["Body"])["repositoryName"] for m in messages) == ["shop/api", "shop/web"]
@@ -280,12 +58,12 @@ def test_an_ssm_edit_brings_every_in_scope_repository_to_the_compiled_policy(acc
 def test_a_second_run_writes_nothing(account: Account) -> None:
     seed_repository("shop/api")
     account.put_config(config_json())
-    account.plan(ssm_change())
+    account.plan(parameter_change())
     account.work()
     puts = count_calls("PutLifecyclePolicy")
     account.results.clear()
 
-    account.plan(SWEEP)
+    account.plan(SCHEDULED_EVENT)
     assert account.work() == []
     assert puts == []
     assert account.decisions() == {"shop/api": "in_sync"}
@@ -295,7 +73,7 @@ def test_a_second_run_writes_nothing(account: Account) -> None:
 def test_preview_mode_reports_would_update_and_writes_nothing(account: Account) -> None:
     seed_repository("shop/api")
     account.put_config(config_json(mode="preview"))
-    account.plan(ssm_change())
+    account.plan(parameter_change())
     assert account.work() == []
     assert account.policy("shop/api") is None
     assert account.decisions() == {"shop/api": "would_update"}
@@ -306,7 +84,7 @@ def test_a_push_syncs_only_that_repository(account: Account) -> None:
     seed_repository("shop/api")
     seed_repository("shop/web")
     account.put_config(config_json())
-    account.plan(push_event("shop/web"))
+    account.plan(image_push("shop/web"))
     assert [json.loads(m["Body"]) for m in account.receive()] == [{"repositoryName": "shop/web", "trigger": "push"}]
 
 
@@ -317,14 +95,14 @@ def test_an_image_ecs_runs_is_at_risk_under_the_stored_policy_until_enforce_prot
     digests = seed_repository("shop/api")
     seed_repository("shop/web")
     account.put_config(config_json())
-    account.plan(ssm_change())
+    account.plan(parameter_change())
     assert account.work() == []  # the config's policy, with nothing in use yet
     run_prod_task("shop/api", "Prod-1")  # a rollback: production now runs the oldest build
     shared_scanner.clear()  # a minute later: the warm worker's inventory has expired
     account.results.clear()
 
     account.put_config(config_json(mode="preview"))
-    account.plan(ssm_change())
+    account.plan(parameter_change())
     assert account.work() == []  # at risk is a decision, not a failure to retry
     at_risk = next(r for r in account.results if r.repository == "shop/api")
     assert (at_risk.action, at_risk.reason) == ("at_risk", "EXPIRES_IN_USE_IMAGE")
@@ -335,7 +113,7 @@ def test_an_image_ecs_runs_is_at_risk_under_the_stored_policy_until_enforce_prot
 
     account.results.clear()
     account.put_config(config_json())
-    account.plan(ssm_change())
+    account.plan(parameter_change())
     assert account.work() == []
     assert account.decisions()["shop/api"] == "updated"
     stored = account.policy("shop/api")
@@ -350,7 +128,7 @@ def test_the_ecs_scan_runs_once_per_worker_invocation(account: Account) -> None:
     listed: list[Any] = []
     client("ecs").meta.events.register("before-call.ecs.ListClusters", lambda params, **_: listed.append(params))
     account.put_config(config_json())
-    account.plan(ssm_change())
+    account.plan(parameter_change())
     assert account.work(batch_size=5) == []
     assert len(listed) == 1
 
@@ -371,7 +149,7 @@ def test_an_invalid_config_queues_nothing_and_touches_no_policy(account: Account
     account.ecr.put_lifecycle_policy(repositoryName="shop/api", lifecyclePolicyText=json.dumps(HAND_MADE_POLICY))
     account.put_config(bad_config)
 
-    planned = account.plan(ssm_change())
+    planned = account.plan(parameter_change())
     assert planned["queued"] == 0
     assert planned["reason"] == "CONFIG_INVALID"
     assert planned["problems"][0]["path"].startswith(("$", "line "))
@@ -383,7 +161,7 @@ def test_an_invalid_config_queues_nothing_and_touches_no_policy(account: Account
 def test_a_worker_that_meets_an_invalid_config_writes_nothing(account: Account) -> None:
     seed_repository("shop/api")
     account.put_config(config_json())
-    account.plan(ssm_change())
+    account.plan(parameter_change())
     messages = account.receive()
     account.put_config("{}")
     runtime.ssm_gateway()._provider.clear_cache()
@@ -397,16 +175,16 @@ def test_a_worker_that_meets_an_invalid_config_writes_nothing(account: Account) 
 def test_a_deleted_config_queues_nothing_and_policies_stay(account: Account) -> None:
     seed_repository("shop/api")
     account.put_config(config_json())
-    account.plan(ssm_change())
+    account.plan(parameter_change())
     account.work()
     synced = account.policy("shop/api")
-    client("ssm").delete_parameter(Name=PARAMETER)
+    client("ssm").delete_parameter(Name=CONFIG_PARAMETER)
 
-    planned = account.plan(ssm_change("Delete"))
+    planned = account.plan(parameter_change("Delete"))
     assert (planned["queued"], planned["reason"]) == (0, "CONFIG_DELETED")
     # The next sweep, once the warm container's cached copy has expired, finds no parameter at all.
     runtime.ssm_gateway()._provider.clear_cache()
-    planned = account.plan(SWEEP)
+    planned = account.plan(SCHEDULED_EVENT)
     assert (planned["queued"], planned["reason"]) == (0, "CONFIG_DELETED")
     assert account.receive() == []
     assert account.policy("shop/api") == synced
@@ -421,7 +199,7 @@ def test_throttling_in_some_repositories_fails_only_their_messages_and_redeliver
     for name in names:
         seed_repository(name)
     account.put_config(config_json())
-    account.plan(SWEEP)
+    account.plan(SCHEDULED_EVENT)
     throttled = {"team/app-1", "team/app-4"}
     fail_calls("ecr", "DescribeImages", "ThrottlingException", lambda p: p.get("repositoryName") in throttled)
 
@@ -441,7 +219,7 @@ def test_throttling_in_some_repositories_fails_only_their_messages_and_redeliver
 def test_a_transient_throttle_is_absorbed_by_the_adaptive_retries(account: Account) -> None:
     seed_repository("shop/api")
     account.put_config(config_json())
-    account.plan(ssm_change())
+    account.plan(parameter_change())
     throttles = [1]
 
     def throttle_once(request: Any, **_: Any) -> Any:
@@ -472,7 +250,7 @@ def test_one_repository_failing_does_not_fail_the_others(account: Account) -> No
     for name in ("shop/api", "shop/web", "shop/db"):
         seed_repository(name)
     account.put_config(config_json())
-    account.plan(SWEEP)
+    account.plan(SCHEDULED_EVENT)
     fail_calls("ecr", "PutLifecyclePolicy", "AccessDeniedException", lambda p: p["repositoryName"] == "shop/web")
 
     failed = account.work()
@@ -508,7 +286,7 @@ def test_the_worker_reads_the_config_once_per_invocation(account: Account) -> No
     for index in range(4):
         seed_repository(f"team/app-{index}")
     account.put_config(config_json())
-    account.plan(SWEEP)
+    account.plan(SCHEDULED_EVENT)
     runtime.ssm_gateway()._provider.clear_cache()
     reads: list[Any] = []
     client("ssm").meta.events.register("before-call.ssm.GetParameter", lambda params, **_: reads.append(params))
@@ -522,7 +300,7 @@ def test_without_a_queue_plan_sync_syncs_the_repositories_itself(
     seed_repository("shop/api")
     account.put_config(config_json())
     monkeypatch.delenv("HOUSEKEEPER_SYNC_QUEUE_URL")
-    planned = account.plan(ssm_change())
+    planned = account.plan(parameter_change())
     assert planned["queued"] == 1
     assert account.receive() == []
     assert account.policy("shop/api") == compile_policy(load_config(config_json()), "shop/api")
@@ -531,7 +309,7 @@ def test_without_a_queue_plan_sync_syncs_the_repositories_itself(
 def test_a_warm_worker_applies_the_edited_config_not_its_cached_copy(account: Account) -> None:
     seed_repository("shop/api")
     account.put_config(config_json())
-    account.plan(SWEEP)
+    account.plan(SCHEDULED_EVENT)
     assert account.work() == []  # the worker has now cached the first config
     edited = config_json(catchAll={"expireAfterDays": 60})
     account.put_config(edited)  # the dispatcher runs in another Lambda: the worker's cache is not refreshed

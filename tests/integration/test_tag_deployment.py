@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
-from housekeeper.aws.session import client, reset_clients
+from housekeeper.aws.session import client
 from housekeeper.core.errors import ConfigInvalid, MalformedEvent
 from housekeeper.handlers.tag_deployment import handler
 from housekeeper.logic.tagging import ServiceNotFound, TaggingIncomplete
 from housekeeper.observability import logger
-from moto import mock_aws
 
 from tests.fakes import (
     DOCKER_V2,
@@ -36,14 +34,11 @@ PARAMETER = "/housekeeper/config"
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+def aws(monkeypatch: pytest.MonkeyPatch, mocked_aws: None) -> dict[str, Any]:
     monkeypatch.setenv("HOUSEKEEPER_CONFIG_PARAMETER", PARAMETER)
-    with mock_aws():
-        reset_clients()
-        clients = {name: boto3.client(name, region_name="us-east-1") for name in ("ecr", "ecs", "ssm")}
-        clients["ssm"].put_parameter(Name=PARAMETER, Value=EXAMPLE_CONFIG_FILE.read_text(), Type="String")
-        yield clients
-    reset_clients()
+    clients = {name: boto3.client(name, region_name="us-east-1") for name in ("ecr", "ecs", "ssm")}
+    clients["ssm"].put_parameter(Name=PARAMETER, Value=EXAMPLE_CONFIG_FILE.read_text(), Type="String")
+    return clients
 
 
 def emitted_metrics(stdout: str) -> dict[str, float]:

@@ -13,8 +13,10 @@ from housekeeper.cli.main import main
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.fakes import example_config
+
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = json.loads((ROOT / "config" / "example.json").read_text())
+EXAMPLE = example_config()
 KEYS = [
     *EXAMPLE,
     "name", "tagPrefix", "keep", "clusters", "expireAfterDays", "archiveAfterDays", "include", "exclude",

@@ -10,25 +10,16 @@ import pytest
 from housekeeper.cli.main import main
 from housekeeper.core.images import parse_time
 
+from tests.unit.helpers import read_json, write_json
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "aws_examples"
 EXAMPLES = sorted(FIXTURES.glob("*.json"))
-
-
-def load(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data
-
-
-def write(tmp_path: Path, name: str, data: Any) -> str:
-    path = tmp_path / name
-    path.write_text(json.dumps(data))
-    return str(path)
 
 
 def simulate(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, policy: Any, images: Any, *extra: str
 ) -> tuple[int, str, str]:
-    policy_path, images_path = write(tmp_path, "p.json", policy), write(tmp_path, "i.json", images)
+    policy_path, images_path = write_json(tmp_path, "p.json", policy), write_json(tmp_path, "i.json", images)
     code = main(["simulate", "--policy", policy_path, "--images", images_path, *extra])
     out, err = capsys.readouterr()
     return code, out, err
@@ -36,7 +27,7 @@ def simulate(
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_every_aws_example_through_the_cli(path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    example = load(path)
+    example = read_json(path)
     args = ("--now", example["now"], "--output", "json")
     code, out, _ = simulate(capsys, tmp_path, example["policy"], example["images"], *args)
     assert code == 0
@@ -52,7 +43,7 @@ def test_every_aws_example_through_the_cli(path: Path, tmp_path: Path, capsys: p
 def test_get_lifecycle_policy_output_and_a_bare_image_list_with_epoch_times(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    example = load(FIXTURES / "multiple_rules_a.json")
+    example = read_json(FIXTURES / "multiple_rules_a.json")
     policy_output = {
         "registryId": "123456789012",
         "repositoryName": "example",
@@ -68,7 +59,7 @@ def test_get_lifecycle_policy_output_and_a_bare_image_list_with_epoch_times(
 
 
 def test_table_lists_each_action_and_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    example = load(FIXTURES / "archive_then_expire.json")
+    example = read_json(FIXTURES / "archive_then_expire.json")
     code, out, _ = simulate(capsys, tmp_path, example["policy"], example["images"], "--now", example["now"])
     assert code == 0
     lines = out.splitlines()
@@ -79,7 +70,7 @@ def test_table_lists_each_action_and_a_summary(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_nothing_to_do_prints_only_the_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    example = load(FIXTURES / "image_age.json")
+    example = read_json(FIXTURES / "image_age.json")
     code, out, _ = simulate(capsys, tmp_path, example["policy"], example["images"], "--now", "2024-05-01T00:00:00Z")
     assert code == 0
     assert out.startswith("6 images: 0 expire, 0 transition to archive, 6 untouched")
@@ -88,7 +79,7 @@ def test_nothing_to_do_prints_only_the_summary(tmp_path: Path, capsys: pytest.Ca
 def test_invalid_policy_exits_2_naming_the_rule_and_constraint(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    example = load(FIXTURES / "all_images_b.json")
+    example = read_json(FIXTURES / "all_images_b.json")
     policy = example["policy"]
     policy["rules"][0]["rulePriority"] = 9  # the `any` rule (priority 3) is no longer last
     code, out, err = simulate(capsys, tmp_path, policy, example["images"], "--output", "json")
@@ -113,7 +104,7 @@ def test_invalid_policy_exits_2_naming_the_rule_and_constraint(
 def test_bad_images_or_now_exit_2(
     images: Any, now: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    example = load(FIXTURES / "image_count.json")
+    example = read_json(FIXTURES / "image_count.json")
     code, _, err = simulate(capsys, tmp_path, example["policy"], images, "--now", now)
     assert code == 2
     assert message in err
@@ -121,7 +112,7 @@ def test_bad_images_or_now_exit_2(
 
 def test_unreadable_files_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "broken.json").write_text("{not json")
-    policy = write(tmp_path, "p.json", load(FIXTURES / "image_count.json")["policy"])
+    policy = write_json(tmp_path, "p.json", read_json(FIXTURES / "image_count.json")["policy"])
     assert main(["simulate", "--policy", policy, "--images", str(tmp_path / "missing.json")]) == 2
     assert "cannot read images file" in capsys.readouterr().err
     assert main(["simulate", "--policy", policy, "--images", str(tmp_path / "broken.json")]) == 2
@@ -232,7 +223,7 @@ def test_without_manifests_the_platform_images_of_a_multi_arch_image_look_expiri
 def test_with_manifests_a_kept_index_keeps_its_platform_and_attestation_manifests(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    manifests = write(tmp_path, "m.json", _batch_get_image_output())
+    manifests = write_json(tmp_path, "m.json", _batch_get_image_output())
     args = ("--manifests", manifests, "--now", "2024-06-01T00:00:00Z")
     code, out, _ = simulate(capsys, tmp_path, UNTAGGED_AFTER_A_DAY, _multi_arch_images(), *args, "--output", "json")
     assert code == 0
@@ -244,14 +235,14 @@ def test_with_manifests_a_kept_index_keeps_its_platform_and_attestation_manifest
 def test_several_batch_get_image_responses_can_be_given_as_a_list(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    manifests = write(tmp_path, "m.json", [{"images": [], "failures": []}, _batch_get_image_output()])
+    manifests = write_json(tmp_path, "m.json", [{"images": [], "failures": []}, _batch_get_image_output()])
     args = ("--manifests", manifests, "--now", "2024-06-01T00:00:00Z", "--output", "json")
     code, out, _ = simulate(capsys, tmp_path, UNTAGGED_AFTER_A_DAY, _multi_arch_images(), *args)
     assert (code, json.loads(out)["summary"]["expiringImageTotalCount"]) == (0, 0)
 
 
 def test_a_bad_manifests_file_exits_2_naming_the_entry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    manifests = write(tmp_path, "m.json", {"images": [{"imageId": {}, "imageManifest": "{}"}]})
+    manifests = write_json(tmp_path, "m.json", {"images": [{"imageId": {}, "imageManifest": "{}"}]})
     code, _, err = simulate(capsys, tmp_path, UNTAGGED_AFTER_A_DAY, _multi_arch_images(), "--manifests", manifests)
     assert code == 2
     assert "$.images[0].imageId.imageDigest" in err

@@ -11,14 +11,11 @@ from housekeeper.core.compiler import PROTECT_KEEP_COUNT, compile_policy, compil
 from housekeeper.core.config import load_config
 from housekeeper.core.policy import normalise_policy, policy_text, validate_policy
 
+from tests.fakes import example_config
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config" / "example.json"
 FIXTURES = ROOT / "tests" / "fixtures" / "configs"
-
-
-def example() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(EXAMPLE.read_text())
-    return data
 
 
 def priorities(policy: dict[str, Any]) -> list[int]:
@@ -26,7 +23,7 @@ def priorities(policy: dict[str, Any]) -> list[int]:
 
 
 def test_design_example_compiles_to_the_documented_layout() -> None:
-    policy = compile_policy(load_config(example()), "orders/api")
+    policy = compile_policy(load_config(example_config()), "orders/api")
 
     assert validate_policy(policy) == []
     assert priorities(policy) == [1, 10, 20, 30, 40, 50]
@@ -61,13 +58,13 @@ def test_design_example_compiles_to_the_documented_layout() -> None:
 
 
 def test_overrides_change_only_matching_repositories() -> None:
-    config = load_config(example())
+    config = load_config(example_config())
     assert compile_policy(config, "payments/api")["rules"][1]["selection"]["countNumber"] == 10
     assert compile_policy(config, "orders/api")["rules"][1]["selection"]["countNumber"] == 5
 
 
 def test_every_rule_says_what_it_is_for() -> None:
-    policy = compile_policy(load_config(example()), "payments/api")
+    policy = compile_policy(load_config(example_config()), "payments/api")
     descriptions = [rule["description"] for rule in policy["rules"]]
     assert "latest" in descriptions[0]
     assert "Protect" in descriptions[0]
@@ -81,7 +78,7 @@ def test_every_rule_says_what_it_is_for() -> None:
 
 
 def test_each_protect_pattern_gets_its_own_rule_before_the_environments() -> None:
-    data = example()
+    data = example_config()
     data["protectTags"] = ["latest", "release-*", "stable"]
     policy = compile_policy(load_config(data), "web")
 
@@ -94,7 +91,7 @@ def test_each_protect_pattern_gets_its_own_rule_before_the_environments() -> Non
 
 
 def test_no_rule_lists_several_tags_because_ecr_would_and_them() -> None:
-    data = example()
+    data = example_config()
     data["protectTags"] = [f"keep{i}" for i in range(9)]
     policy = compile_policy(load_config(data), "web")
     for rule in policy["rules"]:
@@ -103,7 +100,7 @@ def test_no_rule_lists_several_tags_because_ecr_would_and_them() -> None:
 
 
 def test_nine_protect_patterns_still_fit_below_the_first_environment_rule() -> None:
-    data = example()
+    data = example_config()
     data["protectTags"] = [f"keep{i}" for i in range(9)]
     policy = compile_policy(load_config(data), "web")
     assert priorities(policy)[:10] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
@@ -111,7 +108,7 @@ def test_nine_protect_patterns_still_fit_below_the_first_environment_rule() -> N
 
 
 def test_without_untagged_rule_the_catch_all_follows_the_environments() -> None:
-    data = example()
+    data = example_config()
     data["untagged"] = None
     data["protectTags"] = []
     policy = compile_policy(load_config(data), "web")
@@ -121,7 +118,7 @@ def test_without_untagged_rule_the_catch_all_follows_the_environments() -> None:
 
 
 def test_override_can_drop_the_untagged_rule_and_replace_protect_tags() -> None:
-    data = example()
+    data = example_config()
     data["overrides"] = [{"repositories": ["tools/*"], "untagged": None, "protectTags": ["v*", "stable"]}]
     policy = compile_policy(load_config(data), "tools/ci")
     assert [r["selection"]["tagStatus"] for r in policy["rules"]] == ["tagged"] * 5 + ["any"]
@@ -164,7 +161,7 @@ def test_archive_catch_all_transitions_then_expires_archived_images() -> None:
 
 
 def test_archive_without_a_later_expiry_only_transitions() -> None:
-    data = example()
+    data = example_config()
     data["catchAll"] = {"archiveAfterDays": 60}
     policy = compile_policy(load_config(data), "web")
     assert policy["rules"][-1]["action"] == {"type": "transition", "targetStorageClass": "archive"}
@@ -186,14 +183,14 @@ def test_output_is_deterministic_byte_for_byte(repository: str) -> None:
 
 
 def test_compiled_policy_is_already_close_to_canonical() -> None:
-    policy = compile_policy(load_config(example()), "web")
+    policy = compile_policy(load_config(example_config()), "web")
     normal = normalise_policy(policy)
     assert [r["rulePriority"] for r in normal["rules"]] == priorities(policy)
     assert normalise_policy(json.loads(json.dumps(policy))) == normal
 
 
 def test_compile_policy_for_takes_an_effective_config() -> None:
-    config = load_config(example())
+    config = load_config(example_config())
     assert compile_policy_for(config.for_repository("payments/x")) == compile_policy(config, "payments/x")
 
 

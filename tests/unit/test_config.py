@@ -18,22 +18,13 @@ from housekeeper.core.config import (
 )
 from housekeeper.core.errors import ConfigInvalid
 
+from tests.fakes import example_config
+from tests.unit.helpers import problems_of
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config" / "example.json"
 DEFAULT = ROOT / "config" / "default.json"
 FIXTURES = ROOT / "tests" / "fixtures" / "configs"
-
-
-def example() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(EXAMPLE.read_text())
-    return data
-
-
-def problems_of(source: Any) -> dict[str, str]:
-    """path -> message of every problem load_config reports (the test fails if it loads)."""
-    with pytest.raises(ConfigInvalid) as caught:
-        load_config(source)
-    return {problem.path: problem.message for problem in caught.value.problems}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -64,7 +55,7 @@ def test_design_example_file_is_verbatim_from_the_design_card() -> None:
         pytest.skip("the design card is not next to this checkout")
     card = design.read_text()
     block = card.split("### Central config", 1)[1].split("```json", 1)[1].split("```", 1)[0]
-    assert json.loads(block) == example()
+    assert json.loads(block) == example_config()
 
 
 @pytest.mark.parametrize("path", [DEFAULT, *sorted(FIXTURES.glob("*.json"))], ids=lambda p: p.name)
@@ -92,7 +83,7 @@ def test_minimal_config_gets_the_documented_defaults() -> None:
 
 
 def test_null_untagged_means_no_untagged_rule() -> None:
-    data = example()
+    data = example_config()
     data["untagged"] = None
     assert load_config(data).untagged is None
 
@@ -127,26 +118,26 @@ def test_every_problem_is_reported_at_once_with_its_json_path() -> None:
 
 @pytest.mark.parametrize("prefix", ["-prod", ".prod", "prod env", "prod/eu", "prød", "prod:1", "Prod*", ""])
 def test_tag_prefixes_that_make_illegal_docker_tags_are_rejected(prefix: str) -> None:
-    data = example()
+    data = example_config()
     data["environments"][0]["tagPrefix"] = prefix
     assert "$.environments[0].tagPrefix" in problems_of(data)
 
 
 def test_tag_prefix_longer_than_a_docker_tag_allows_is_rejected() -> None:
-    data = example()
+    data = example_config()
     data["environments"][0]["tagPrefix"] = "P" * 101
     assert "at most 100" in problems_of(data)["$.environments[0].tagPrefix"]
 
 
 @pytest.mark.parametrize("prefix", ["Prod", "prod_eu", "v1.2", "9lives", "A-B"])
 def test_legal_tag_prefixes_are_accepted(prefix: str) -> None:
-    data = example()
+    data = example_config()
     data["environments"][0]["tagPrefix"] = prefix
     assert load_config(data).environments[0].tag_prefix == prefix
 
 
 def test_a_prefix_that_swallows_another_environments_tags_is_rejected() -> None:
-    data = example()
+    data = example_config()
     data["environments"][1]["tagPrefix"] = "Prod-eu"
     message = problems_of(data)["$.environments[1].tagPrefix"]
     assert "'Prod-'" in message
@@ -154,19 +145,19 @@ def test_a_prefix_that_swallows_another_environments_tags_is_rejected() -> None:
 
 @pytest.mark.parametrize("keep", [0, -1, 1.5, "5", True, None])
 def test_keep_must_be_a_whole_number_of_at_least_one(keep: Any) -> None:
-    data = example()
+    data = example_config()
     data["environments"][2]["keep"] = keep
     assert "$.environments[2].keep" in problems_of(data)
 
 
 def test_override_keep_below_one_is_rejected() -> None:
-    data = example()
+    data = example_config()
     data["overrides"][0]["environments"]["prod"]["keep"] = 0
     assert "$.overrides[0].environments.prod.keep" in problems_of(data)
 
 
 def test_unknown_keys_are_reported_with_a_did_you_mean() -> None:
-    data = example()
+    data = example_config()
     data["catchALL"] = data.pop("catchAll")
     data["safety"]["protectInUs"] = True
     data["overrides"][0]["environments"]["prd"] = {"keep": 2}
@@ -179,38 +170,38 @@ def test_unknown_keys_are_reported_with_a_did_you_mean() -> None:
 
 
 def test_an_unknown_key_without_a_close_match_lists_the_allowed_keys() -> None:
-    data = example()
+    data = example_config()
     data["environments"][0]["colour"] = "blue"
     assert "allowed: name, tagPrefix, keep, clusters" in problems_of(data)["$.environments[0].colour"]
 
 
 @pytest.mark.parametrize("pattern", ["*a*b*c*d*", "a*b*c*d*e*f", "******"])
 def test_protect_patterns_with_more_than_four_wildcards_are_rejected(pattern: str) -> None:
-    data = example()
+    data = example_config()
     data["protectTags"] = ["latest", pattern]
     assert "ECR allows at most 4" in problems_of(data)["$.protectTags[1]"]
 
 
 def test_protect_pattern_with_four_wildcards_is_accepted() -> None:
-    data = example()
+    data = example_config()
     data["protectTags"] = ["*test*1*2*3"]
     assert load_config(data).protect_tags == ("*test*1*2*3",)
 
 
 def test_override_protect_patterns_are_checked_too() -> None:
-    data = example()
+    data = example_config()
     data["overrides"][0]["protectTags"] = ["ok", "a*b*c*d*e*"]
     assert "$.overrides[0].protectTags[1]" in problems_of(data)
 
 
 def test_duplicate_protect_patterns_are_rejected() -> None:
-    data = example()
+    data = example_config()
     data["protectTags"] = ["latest", "stable", "latest"]
     assert "duplicate protect pattern 'latest'" in problems_of(data)["$.protectTags[2]"]
 
 
 def test_more_protect_patterns_than_fit_below_the_environment_rules_are_rejected() -> None:
-    data = example()
+    data = example_config()
     data["protectTags"] = [f"keep{i}" for i in range(10)]
     assert "at most 9" in problems_of(data)["$.protectTags"]
     data["protectTags"] = data["protectTags"][:9]
@@ -218,7 +209,7 @@ def test_more_protect_patterns_than_fit_below_the_environment_rules_are_rejected
 
 
 def test_environments_are_required_and_not_empty() -> None:
-    data = example()
+    data = example_config()
     del data["environments"]
     assert "is required" in problems_of(data)["$.environments"]
     data["environments"] = []
@@ -226,7 +217,7 @@ def test_environments_are_required_and_not_empty() -> None:
 
 
 def test_catch_all_needs_exactly_one_of_expire_or_archive() -> None:
-    data = example()
+    data = example_config()
     data["catchAll"] = {"expireAfterDays": 90, "archiveAfterDays": 30}
     assert "exactly one" in problems_of(data)["$.catchAll"]
     data["catchAll"] = {}
@@ -234,7 +225,7 @@ def test_catch_all_needs_exactly_one_of_expire_or_archive() -> None:
 
 
 def test_archived_images_cannot_be_expired_before_ninety_days() -> None:
-    data = example()
+    data = example_config()
     data["catchAll"] = {"archiveAfterDays": 30, "expireArchivedAfterDays": 89}
     assert "at least 90" in problems_of(data)["$.catchAll.expireArchivedAfterDays"]
     data["catchAll"] = {"expireAfterDays": 30, "expireArchivedAfterDays": 120}
@@ -242,7 +233,7 @@ def test_archived_images_cannot_be_expired_before_ninety_days() -> None:
 
 
 def test_bad_regex_and_bad_types_are_reported() -> None:
-    data = example()
+    data = example_config()
     data["buildTagPattern"] = "^[0-9+$"
     data["repositories"]["include"] = "payments/*"
     data["safety"]["protectInUse"] = "yes"
@@ -256,7 +247,7 @@ def test_bad_regex_and_bad_types_are_reported() -> None:
 
 
 def test_an_override_without_repositories_is_reported_once() -> None:
-    data = example()
+    data = example_config()
     del data["overrides"][0]["repositories"]
     with pytest.raises(ConfigInvalid) as caught:
         load_config(data)
@@ -271,7 +262,7 @@ def test_text_that_is_not_json_or_not_an_object_is_rejected() -> None:
 
 def test_version_must_be_exactly_one() -> None:
     for version in (2, "1", 1.0, True):
-        data = example()
+        data = example_config()
         data["version"] = version
         assert "$.version" in problems_of(data)
 
@@ -282,7 +273,7 @@ def test_version_must_be_exactly_one() -> None:
 
 
 def test_a_config_compiling_to_more_than_fifty_rules_is_rejected() -> None:
-    data = example()
+    data = example_config()
     data["overrides"] = []
     data["environments"] = [{"name": f"env{i}", "tagPrefix": f"E{i}", "keep": 1} for i in range(48)]
     # 1 protect + 48 environments + untagged + catch-all = 51 rules.
@@ -296,7 +287,7 @@ def test_a_config_compiling_to_more_than_fifty_rules_is_rejected() -> None:
 
 
 def test_an_override_that_pushes_its_policy_over_a_limit_is_reported_at_the_override() -> None:
-    data = example()
+    data = example_config()
     data["protectTags"] = []
     data["untagged"] = None
     data["environments"] = [{"name": f"env{i}", "tagPrefix": f"E{i}", "keep": 1} for i in range(45)]
@@ -311,7 +302,7 @@ def test_an_override_that_pushes_its_policy_over_a_limit_is_reported_at_the_over
 
 
 def test_overrides_that_are_fine_alone_but_not_together_are_rejected() -> None:
-    data = example()
+    data = example_config()
     data["protectTags"] = []
     data["untagged"] = None
     data["environments"] = [{"name": f"env{i}", "tagPrefix": f"E{i}", "keep": 1} for i in range(46)]
@@ -328,7 +319,7 @@ def test_overrides_that_are_fine_alone_but_not_together_are_rejected() -> None:
 
 
 def test_limit_checks_can_be_skipped() -> None:
-    data = example()
+    data = example_config()
     data["environments"] = [{"name": f"env{i}", "tagPrefix": f"E{i}", "keep": 1} for i in range(48)]  # 51 rules
     data["overrides"] = []
     assert len(load_config(data, check_limits=False).environments) == 48
@@ -340,7 +331,7 @@ def test_limit_checks_can_be_skipped() -> None:
 
 
 def test_overrides_apply_only_to_matching_repositories() -> None:
-    config = load_config(example())
+    config = load_config(example_config())
 
     assert config.for_repository("payments/api").environment("prod").keep == 10  # type: ignore[union-attr]
     assert config.for_repository("payments/api").environment("dev").keep == 3  # type: ignore[union-attr]
@@ -349,7 +340,7 @@ def test_overrides_apply_only_to_matching_repositories() -> None:
 
 
 def test_later_overrides_win_and_untagged_null_removes_the_rule() -> None:
-    data = example()
+    data = example_config()
     data["overrides"] = [
         {"repositories": ["*"], "environments": {"prod": {"keep": 7}}, "protectTags": ["stable"]},
         {"repositories": ["web/*"], "environments": {"prod": {"keep": 20}}, "untagged": None},
@@ -388,7 +379,7 @@ def test_dump_config_round_trips(path: Path) -> None:
 
 
 def test_dump_config_keeps_an_override_that_removes_the_untagged_rule() -> None:
-    data = example()
+    data = example_config()
     data["overrides"].append({"repositories": ["x/*"], "untagged": None})
     config = load_config(data)
     dumped = dump_config(config)
@@ -397,20 +388,20 @@ def test_dump_config_keeps_an_override_that_removes_the_untagged_rule() -> None:
 
 
 def test_load_config_does_not_change_its_input() -> None:
-    data = example()
+    data = example_config()
     before = copy.deepcopy(data)
     load_config(data)
     assert data == before
 
 
 def test_config_is_frozen() -> None:
-    config: Config = load_config(example())
+    config: Config = load_config(example_config())
     with pytest.raises(AttributeError):
         config.mode = "enforce"  # type: ignore[misc]
 
 
 def test_a_keep_beyond_ecrs_32_bit_count_is_rejected_at_its_own_path() -> None:
-    data = example()
+    data = example_config()
     data["environments"][0]["keep"] = 2**31
     with pytest.raises(ConfigInvalid) as caught:
         load_config(data)
@@ -420,7 +411,7 @@ def test_a_keep_beyond_ecrs_32_bit_count_is_rejected_at_its_own_path() -> None:
 
 @pytest.mark.parametrize("prefix", ["hk", "hk-pin"])
 def test_a_tag_prefix_whose_env_tags_would_select_pin_tags_is_reserved(prefix: str) -> None:
-    data = example()
+    data = example_config()
     data["environments"][0]["tagPrefix"] = prefix
     found = problems_of(data)
     assert "reserved" in found["$.environments[0].tagPrefix"]
@@ -429,13 +420,13 @@ def test_a_tag_prefix_whose_env_tags_would_select_pin_tags_is_reserved(prefix: s
 
 @pytest.mark.parametrize("pattern", ["*", "hk-*", "hk-pin-*", "*pin*"])
 def test_a_protect_pattern_that_would_keep_pinned_images_for_ever_is_refused(pattern: str) -> None:
-    data = example()
+    data = example_config()
     data["protectTags"] = [pattern]
     assert "reserved pin tags" in problems_of(data)["$.protectTags[0]"]
 
 
 def test_prefixes_near_the_pin_prefix_are_fine() -> None:
-    data = example()
+    data = example_config()
     data["environments"][0]["tagPrefix"] = "hkp"
     data["protectTags"] = ["hk-release-*"]
     load_config(data)

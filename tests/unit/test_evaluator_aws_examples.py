@@ -8,7 +8,6 @@ a small repository that exercises what the page says the policy does.
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,10 @@ import pytest
 from housekeeper.core.evaluator import evaluate
 from housekeeper.core.images import parse_images_document, parse_time
 
+from tests.unit.helpers import read_json
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "aws_examples"
 EXAMPLES = sorted(FIXTURES.glob("*.json"))
-
-
-def load(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data
 
 
 def outcome(example: dict[str, Any], policy: dict[str, Any] | None = None) -> dict[str, list[str]]:
@@ -36,7 +32,7 @@ def outcome(example: dict[str, Any], policy: dict[str, Any] | None = None) -> di
 
 
 def test_every_documented_section_has_a_fixture() -> None:
-    titles = " | ".join(load(path)["title"] for path in EXAMPLES)
+    titles = " | ".join(read_json(path)["title"] for path in EXAMPLES)
     for section in (
         "Filtering on image age",
         "Filtering on last pulled time",
@@ -57,7 +53,7 @@ def test_every_documented_section_has_a_fixture() -> None:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_documented_outcome(path: Path) -> None:
-    example = load(path)
+    example = read_json(path)
     assert outcome(example) == example["expected"], example["notes"]
 
 
@@ -66,7 +62,7 @@ def test_documented_outcome(path: Path) -> None:
 )
 def test_older_page_version_with_tag_prefix_lists_gives_the_same_outcome(stem: str) -> None:
     """Earlier versions of the page wrote these examples with tagPrefixList ["prod"] instead of ["prod*"]."""
-    example = load(FIXTURES / f"{stem}.json")
+    example = read_json(FIXTURES / f"{stem}.json")
     policy = copy.deepcopy(example["policy"])
     for rule in policy["rules"]:
         patterns = rule["selection"].pop("tagPatternList", None)
@@ -92,12 +88,12 @@ def test_older_page_version_expires_untagged_images_older_than_14_days() -> None
             }
         ]
     }
-    example = load(FIXTURES / "image_age.json")  # F is untagged and 30 days old; E is tagged
+    example = read_json(FIXTURES / "image_age.json")  # F is untagged and 30 days old; E is tagged
     assert outcome(example, policy) == {"expire": ["F"], "transition": []}
 
 
 def test_preview_response_of_multiple_rules_example_a() -> None:
-    example = load(FIXTURES / "multiple_rules_a.json")
+    example = read_json(FIXTURES / "multiple_rules_a.json")
     images = parse_images_document(example["images"])
     preview = evaluate(example["policy"], images, parse_time(example["now"], "now")).to_preview_response()
     assert preview == {

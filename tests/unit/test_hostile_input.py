@@ -17,8 +17,11 @@ from housekeeper.core.images import parse_time
 from housekeeper.core.policy import normalise_policy, validate_policy
 from housekeeper.handlers.events import sync_message
 
+from tests.fakes import example_config
+from tests.unit.helpers import write_text
+
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = json.loads((ROOT / "config" / "example.json").read_text())
+EXAMPLE = example_config()
 DIGEST = "sha256:" + "a" * 64
 POLICY = {
     "rules": [
@@ -49,12 +52,6 @@ def assert_bad_input(code: int, err: str, *expected: str) -> None:
         assert text in err, (text, err)
 
 
-def write(tmp_path: Path, name: str, text: str) -> str:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
 def config_text(**changes: Any) -> str:
     return json.dumps({**EXAMPLE, **changes})
 
@@ -66,7 +63,7 @@ def test_a_duplicate_key_in_the_config_is_refused_not_silently_resolved(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     text = '{"version": 1, "mode": "preview", "mode": "enforce", "environments": [], "catchAll": {}}'
-    code, out, _ = run(capsys, "validate", write(tmp_path, "c.json", text))
+    code, out, _ = run(capsys, "validate", write_text(tmp_path, "c.json", text))
     assert code == 2
     assert "duplicate key 'mode'" in out  # validate prints its problems as a table
     nested = config_text().replace('"keep": 5', '"keep": 5, "keep": 50', 1)
@@ -82,13 +79,14 @@ def test_a_duplicate_key_in_a_policy_or_in_describe_images_output_exits_2(
 ) -> None:
     policy = json.dumps(POLICY).replace('"countNumber": 30', '"countNumber": 30, "countNumber": 3')
     code, _, err = run(
-        capsys, "simulate", "--policy", write(tmp_path, "p.json", policy), "--images", write(tmp_path, "i.json", "[]")
-    )
+        capsys, "simulate", "--policy", write_text(tmp_path, "p.json", policy),
+        "--images", write_text(tmp_path, "i.json", "[]"),
+    )  # fmt: skip
     assert_bad_input(code, err, "$.rules[0].selection", "duplicate key 'countNumber'")
     images = json.dumps(IMAGES).replace('"imageTags"', '"imageDigest": "sha256:' + "b" * 64 + '", "imageTags"')
     code, _, err = run(
-        capsys, "simulate", "--policy", write(tmp_path, "p2.json", json.dumps(POLICY)),
-        "--images", write(tmp_path, "i2.json", images),
+        capsys, "simulate", "--policy", write_text(tmp_path, "p2.json", json.dumps(POLICY)),
+        "--images", write_text(tmp_path, "i2.json", images),
     )  # fmt: skip
     assert_bad_input(code, err, "images", "$.imageDetails[0]", "duplicate key 'imageDigest'")
 
@@ -119,7 +117,7 @@ def test_control_characters_in_names_tags_prefixes_and_patterns_are_refused(
     data = {**EXAMPLE, **change}
     if "environments" in change:
         data["overrides"] = []
-    code, out, _ = run(capsys, "validate", write(tmp_path, "c.json", json.dumps(data)), "--output", "json")
+    code, out, _ = run(capsys, "validate", write_text(tmp_path, "c.json", json.dumps(data)), "--output", "json")
     assert code == 2
     assert any(path in problem["path"] for problem in json.loads(out)["problems"]), out
 
@@ -137,8 +135,8 @@ def test_a_tag_with_a_control_character_in_describe_images_output_is_refused(
 ) -> None:
     images = {"imageDetails": [{**IMAGES["imageDetails"][0], "imageTags": ["1\u001b[2J"]}]}
     code, _, err = run(
-        capsys, "simulate", "--policy", write(tmp_path, "p.json", json.dumps(POLICY)),
-        "--images", write(tmp_path, "i.json", json.dumps(images)),
+        capsys, "simulate", "--policy", write_text(tmp_path, "p.json", json.dumps(POLICY)),
+        "--images", write_text(tmp_path, "i.json", json.dumps(images)),
     )  # fmt: skip
     assert_bad_input(code, err, "$.imageDetails[0].imageTags")
 
@@ -178,7 +176,7 @@ def test_ordinary_build_tag_patterns_are_accepted(pattern: str) -> None:
 def test_hostile_json_in_a_config_exits_2_without_a_traceback(
     text: str, expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(capsys, "validate", write(tmp_path, "c.json", text), "--output", "json")
+    code, out, err = run(capsys, "validate", write_text(tmp_path, "c.json", text), "--output", "json")
     assert code == 2 and "Traceback" not in err
     assert expected in out
 
@@ -205,8 +203,8 @@ def test_wrong_image_details_exit_2_naming_the_field(
 ) -> None:
     images = {"imageDetails": [{**IMAGES["imageDetails"][0], **detail}]}
     code, _, err = run(
-        capsys, "simulate", "--policy", write(tmp_path, "p.json", json.dumps(POLICY)),
-        "--images", write(tmp_path, "i.json", json.dumps(images)),
+        capsys, "simulate", "--policy", write_text(tmp_path, "p.json", json.dumps(POLICY)),
+        "--images", write_text(tmp_path, "i.json", json.dumps(images)),
     )  # fmt: skip
     assert_bad_input(code, err, f"$.imageDetails[0].{field}")
 
@@ -219,8 +217,8 @@ def test_now_that_is_not_a_finite_instant_between_1970_and_9999_exits_2(
     now: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = run(
-        capsys, "simulate", "--policy", write(tmp_path, "p.json", json.dumps(POLICY)),
-        "--images", write(tmp_path, "i.json", json.dumps(IMAGES)), f"--now={now}",
+        capsys, "simulate", "--policy", write_text(tmp_path, "p.json", json.dumps(POLICY)),
+        "--images", write_text(tmp_path, "i.json", json.dumps(IMAGES)), f"--now={now}",
     )  # fmt: skip
     assert_bad_input(code, err, "--now")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,8 +38,9 @@ from housekeeper.core.protection import (
     threats,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "config" / "example.json"
+from tests.fakes import EXAMPLE_CONFIG_FILE
+from tests.unit.helpers import problems_of
+
 NOW = 1_750_000_000.0
 DAY = 86_400.0
 WEB = ("ecs-service:prod/web",)
@@ -810,12 +810,6 @@ def test_fractions_and_a_switched_off_protection_are_all_reported() -> None:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def problems_of(data: Mapping[str, Any]) -> dict[str, str]:
-    with pytest.raises(ConfigInvalid) as caught:
-        load_config(data)
-    return {problem.path: problem.message for problem in caught.value.problems}
-
-
 def test_safety_in_use_defaults_to_every_source_and_every_cluster() -> None:
     safety = make_config().safety
     assert safety == Safety()
@@ -917,5 +911,5 @@ def test_a_config_survives_dump_and_load(changes: dict[str, Any]) -> None:
 
 
 def test_the_example_config_survives_dump_and_load() -> None:
-    config = load_config(EXAMPLE.read_text())
+    config = load_config(EXAMPLE_CONFIG_FILE.read_text())
     assert load_config(dump_config(config)) == config

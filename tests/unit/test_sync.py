@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,7 +11,6 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from housekeeper.aws.errors import Throttled
 from housekeeper.aws.ports import PreviewStatus
 from housekeeper.core.compiler import compile_policy
-from housekeeper.core.config import Config, load_config
 from housekeeper.core.errors import MalformedEvent
 from housekeeper.core.evaluator import evaluate
 from housekeeper.handlers import _metrics, events
@@ -22,29 +20,24 @@ from housekeeper.logic.sync import SyncResult, SyncRun, sync_repository
 from housekeeper.logic.worker import ConfigFailure, RepositorySyncFailed, prepare_run, process
 from housekeeper.operator.native_preview import native_preview
 
-from tests.fakes import FakeEcr, FakeEcs, FakeSqs, FakeSsm, ecr_image_uri, fake_sources, image_manifest
+from tests.fakes import (
+    CONFIG_PARAMETER,
+    SCHEDULED_EVENT,
+    FakeEcr,
+    FakeEcs,
+    FakeSqs,
+    FakeSsm,
+    config_json,
+    ecr_image_uri,
+    fake_sources,
+    image_manifest,
+    image_push,
+    parameter_change,
+)
+from tests.unit.sync_helpers import NOW, make_config, run_for
 
-PARAMETER = "/ecr-housekeeper/config"
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/sync"
-NOW = datetime(2025, 6, 1, tzinfo=UTC)
 DAY = 86_400.0
-
-
-def config_json(**changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "version": 1,
-        "mode": "enforce",
-        "environments": [{"name": "prod", "tagPrefix": "Prod", "keep": 2, "clusters": ["prod-*"]}],
-        "catchAll": {"expireAfterDays": 90},
-        "repositories": {"include": ["*"], "exclude": ["legacy/*"]},
-        "safety": {"protectInUse": True, "maxExpireFraction": 0.5},
-    }
-    base.update(changes)
-    return base
-
-
-def make_config(**changes: Any) -> Config:
-    return load_config(config_json(**changes))
 
 
 def push_prod_images(ecr: FakeEcr, repository: str, count: int = 4) -> list[str]:
@@ -61,11 +54,6 @@ def ecr() -> FakeEcr:
     fake = FakeEcr()
     push_prod_images(fake, "shop/api")
     return fake
-
-
-def run_for(ecr: FakeEcr, config: Config | None = None, ecs: FakeEcs | None = None, write: bool = True) -> SyncRun:
-    sources = fake_sources(ecs)
-    return SyncRun(config or make_config(), ecr, sources, write=write, scanner=InventoryScanner(), now=NOW)
 
 
 # --- one repository -------------------------------------------------------------------------------------------
@@ -251,30 +239,9 @@ def test_protect_in_use_off_never_scans(ecr: FakeEcr) -> None:
 # --- triggers and planning ------------------------------------------------------------------------------------
 
 
-def ssm_event(operation: str, name: str = PARAMETER) -> dict[str, Any]:
-    return {
-        "id": "evt-1",
-        "source": "aws.ssm",
-        "detail-type": "Parameter Store Change",
-        "detail": {"name": name, "type": "String", "operation": operation},
-    }
-
-
-def push_event(repository: str, result: str = "SUCCESS", action: str = "PUSH") -> dict[str, Any]:
-    return {
-        "id": "evt-2",
-        "source": "aws.ecr",
-        "detail-type": "ECR Image Action",
-        "detail": {"repository-name": repository, "action-type": action, "result": result, "image-tag": "1"},
-    }
-
-
-SCHEDULED = {"id": "evt-3", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
-
-
 def trigger_from_event(event: Any) -> Trigger:
     """What plan_sync's handler hands logic for `event` (read at the edge with Powertools' data class)."""
-    return events.sync_trigger(EventBridgeEvent(event), PARAMETER)
+    return events.sync_trigger(EventBridgeEvent(event), CONFIG_PARAMETER)
 
 
 def handle_sync_message(body: Any, prepared: SyncRun | ConfigFailure) -> SyncResult:
@@ -283,16 +250,16 @@ def handle_sync_message(body: Any, prepared: SyncRun | ConfigFailure) -> SyncRes
 
 
 def test_events_become_triggers() -> None:
-    assert trigger_from_event(ssm_event("Update")) == Trigger("config-change", None, PARAMETER, "Update")
-    assert trigger_from_event(ssm_event("Delete")).deletes_config
-    assert trigger_from_event(push_event("shop/api")) == Trigger("push", "shop/api")
-    assert trigger_from_event(SCHEDULED).kind == "sweep"
+    assert trigger_from_event(parameter_change("Update")) == Trigger("config-change", None, CONFIG_PARAMETER, "Update")
+    assert trigger_from_event(parameter_change("Delete")).deletes_config
+    assert trigger_from_event(image_push("shop/api")) == Trigger("push", "shop/api")
+    assert trigger_from_event(SCHEDULED_EVENT).kind == "sweep"
 
 
 def test_events_that_ask_for_nothing_are_ignored() -> None:
-    assert trigger_from_event(push_event("shop/api", result="FAILED")).ignore
-    assert trigger_from_event(push_event("shop/api", action="DELETE")).ignore
-    assert trigger_from_event(ssm_event("Update", "/other/param")).ignore
+    assert trigger_from_event(image_push("shop/api", result="FAILED")).ignore
+    assert trigger_from_event(image_push("shop/api", action="DELETE")).ignore
+    assert trigger_from_event(parameter_change("Update", "/other/param")).ignore
 
 
 def test_an_unknown_event_is_malformed() -> None:
@@ -303,10 +270,12 @@ def test_an_unknown_event_is_malformed() -> None:
 
 
 def planned(event: dict[str, Any], config: Any, ecr: FakeEcr) -> tuple[PlanOutcome, FakeSqs]:
-    ssm = FakeSsm({PARAMETER: config if isinstance(config, str) else json.dumps(config)} if config is not None else {})
+    ssm = FakeSsm(
+        {CONFIG_PARAMETER: config if isinstance(config, str) else json.dumps(config)} if config is not None else {}
+    )
     sqs = FakeSqs()
     trigger = trigger_from_event(event)
-    outcome = plan_sync(trigger, config_parameter=PARAMETER, queue_url=QUEUE, ssm=ssm, ecr=ecr, sqs=sqs)
+    outcome = plan_sync(trigger, config_parameter=CONFIG_PARAMETER, queue_url=QUEUE, ssm=ssm, ecr=ecr, sqs=sqs)
     return outcome, sqs
 
 
@@ -319,7 +288,7 @@ def many_repositories() -> FakeEcr:
 
 
 def test_a_config_change_queues_every_repository_in_scope_in_batches_of_ten() -> None:
-    outcome, sqs = planned(ssm_event("Update"), config_json(), many_repositories())
+    outcome, sqs = planned(parameter_change("Update"), config_json(), many_repositories())
     assert outcome.queued == 23
     assert sqs.batch_sizes == [10, 10, 3]
     names = [m["repositoryName"] for m in sqs.queues[QUEUE]]
@@ -328,35 +297,35 @@ def test_a_config_change_queues_every_repository_in_scope_in_batches_of_ten() ->
 
 
 def test_the_sweep_queues_every_repository_in_scope() -> None:
-    outcome, sqs = planned(SCHEDULED, config_json(), many_repositories())
+    outcome, sqs = planned(SCHEDULED_EVENT, config_json(), many_repositories())
     assert outcome.queued == 23
     assert {m["trigger"] for m in sqs.queues[QUEUE]} == {"sweep"}
 
 
 def test_a_push_queues_only_its_repository_and_only_in_scope() -> None:
-    _, sqs = planned(push_event("team/app-03"), config_json(), many_repositories())
+    _, sqs = planned(image_push("team/app-03"), config_json(), many_repositories())
     assert sqs.queues[QUEUE] == [{"repositoryName": "team/app-03", "trigger": "push"}]
-    outcome, sqs = planned(push_event("legacy/old"), config_json(), many_repositories())
+    outcome, sqs = planned(image_push("legacy/old"), config_json(), many_repositories())
     assert (outcome.reason, sqs.queues) == ("NOT_IN_SCOPE", {})
 
 
 def test_an_invalid_config_queues_nothing_and_names_each_problem_path() -> None:
     broken = config_json(environments=[{"name": "prod", "tagPrefix": "Prod", "keep": 0}], mode="enforcing")
-    outcome, sqs = planned(ssm_event("Update"), broken, many_repositories())
+    outcome, sqs = planned(parameter_change("Update"), broken, many_repositories())
     assert sqs.queues == {}
     assert outcome.reason == "CONFIG_INVALID"
     assert {"$.environments[0].keep", "$.mode"} <= {p.path for p in outcome.problems}
 
 
 def test_config_text_that_is_not_json_queues_nothing() -> None:
-    outcome, sqs = planned(SCHEDULED, "{not json", many_repositories())
+    outcome, sqs = planned(SCHEDULED_EVENT, "{not json", many_repositories())
     assert (outcome.reason, sqs.queues) == ("CONFIG_INVALID", {})
 
 
 def test_a_deleted_config_queues_nothing() -> None:
-    outcome, sqs = planned(ssm_event("Delete"), config_json(), many_repositories())
+    outcome, sqs = planned(parameter_change("Delete"), config_json(), many_repositories())
     assert (outcome.reason, sqs.queues) == ("CONFIG_DELETED", {})
-    outcome, sqs = planned(SCHEDULED, None, many_repositories())
+    outcome, sqs = planned(SCHEDULED_EVENT, None, many_repositories())
     assert (outcome.reason, sqs.queues) == ("CONFIG_DELETED", {})
 
 
@@ -368,11 +337,11 @@ def test_a_config_change_reads_the_parameter_past_any_cache() -> None:
             self.forced.append(force_fetch)
             return super().get_parameter(name)
 
-    ssm = RecordingSsm({PARAMETER: json.dumps(config_json())})
-    for event in (ssm_event("Update"), SCHEDULED):
+    ssm = RecordingSsm({CONFIG_PARAMETER: json.dumps(config_json())})
+    for event in (parameter_change("Update"), SCHEDULED_EVENT):
         plan_sync(
             trigger_from_event(event),
-            config_parameter=PARAMETER,
+            config_parameter=CONFIG_PARAMETER,
             queue_url=QUEUE,
             ssm=ssm,
             ecr=FakeEcr(),
@@ -404,7 +373,9 @@ def test_a_failed_repository_raises_after_recording_its_result(monkeypatch: pyte
 
 
 def test_an_unusable_config_skips_every_message_and_writes_nothing(ecr: FakeEcr) -> None:
-    prepared = prepare_run(ssm=FakeSsm({PARAMETER: "{}"}), config_parameter=PARAMETER, ecr=ecr, sources=fake_sources())
+    prepared = prepare_run(
+        ssm=FakeSsm({CONFIG_PARAMETER: "{}"}), config_parameter=CONFIG_PARAMETER, ecr=ecr, sources=fake_sources()
+    )
     assert isinstance(prepared, ConfigFailure)
     result = handle_sync_message(json.dumps({"repositoryName": "shop/api", "trigger": "sweep"}), prepared)
     assert (result.action, result.reason) == ("skipped", "CONFIG_INVALID")
@@ -412,8 +383,8 @@ def test_an_unusable_config_skips_every_message_and_writes_nothing(ecr: FakeEcr)
 
 
 def test_the_worker_follows_the_config_mode(ecr: FakeEcr) -> None:
-    ssm = FakeSsm({PARAMETER: json.dumps(config_json(mode="preview"))})
-    prepared = prepare_run(ssm=ssm, config_parameter=PARAMETER, ecr=ecr, sources=fake_sources())
+    ssm = FakeSsm({CONFIG_PARAMETER: json.dumps(config_json(mode="preview"))})
+    prepared = prepare_run(ssm=ssm, config_parameter=CONFIG_PARAMETER, ecr=ecr, sources=fake_sources())
     assert isinstance(prepared, SyncRun)
     assert handle_sync_message({"repositoryName": "shop/api"}, prepared).action == "would_update"
 
@@ -479,8 +450,8 @@ def test_a_config_version_that_relaxes_safety_is_reported_once_with_what_it_rela
     monkeypatch.setattr(observability.logger, "warning", lambda message, extra=None: warnings.append(extra or {}))
     relaxed = config_json(safety={"maxExpireFraction": 0.9, "inUse": {"lambdaFunctions": False}})
 
-    outcome, _ = planned(ssm_event("Update"), relaxed, many_repositories())
-    _metrics.record_plan_outcome(outcome, PARAMETER)
+    outcome, _ = planned(parameter_change("Update"), relaxed, many_repositories())
+    _metrics.record_plan_outcome(outcome, CONFIG_PARAMETER)
     assert outcome.relaxations == (
         "safety.maxExpireFraction is 0.9 (default 0.5)",
         "safety.inUse.lambdaFunctions is false: Lambda container-image functions are not in the inventory",
@@ -490,13 +461,13 @@ def test_a_config_version_that_relaxes_safety_is_reported_once_with_what_it_rela
 
     # The sweep and pushes under the same version say nothing more: once per config version.
     counted.clear()
-    outcome, _ = planned(SCHEDULED, relaxed, many_repositories())
-    _metrics.record_plan_outcome(outcome, PARAMETER)
+    outcome, _ = planned(SCHEDULED_EVENT, relaxed, many_repositories())
+    _metrics.record_plan_outcome(outcome, CONFIG_PARAMETER)
     assert (outcome.relaxations, counted.count("SafetyRelaxed")) == ((), 0)
 
 
 def test_the_default_safety_relaxes_nothing() -> None:
-    outcome, _ = planned(ssm_event("Update"), config_json(), many_repositories())
+    outcome, _ = planned(parameter_change("Update"), config_json(), many_repositories())
     assert outcome.relaxations == ()
 
 

@@ -10,7 +10,7 @@ from housekeeper.core.images import ImageRecord
 from housekeeper.logic.sync import sync_repository
 
 from tests.fakes import FakeEcr
-from tests.unit.test_sync import NOW, make_config, run_for
+from tests.unit.sync_helpers import NOW, make_config, run_for
 
 IMAGES = 100_000
 # Measured peak is about 100 MB (records, tag index, evaluation); the bound leaves room, not a blank cheque.
