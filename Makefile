@@ -18,7 +18,7 @@ help:
 	@echo "make bench   benchmarks; figures go to docs/PERFORMANCE.md"
 	@echo "make synth   cdk synth with the pinned CLI (offline)"
 	@echo "make nag     cdk-nag and cfn-lint on the synthesized template"
-	@echo "make deploy  cdk deploy with the pinned CLI (needs AWS credentials and a bootstrapped account)"
+	@echo "make deploy  cdk deploy of the hub stack with the pinned CLI (needs AWS credentials and a bootstrapped account)"
 	@echo "make install set up .venv and node_modules only"
 	@echo "make clean   remove .venv, node_modules, cdk.out and caches"
 
@@ -52,8 +52,10 @@ synth: install
 nag: install
 	$(BIN)/python -m infra.quality_gates
 
+# The app holds the hub and the spoke; `make deploy` deploys the hub (the spoke: docs/multi-account.md).
+HUB_STACK ?= EcrHousekeeper
 deploy: install
-	$(CDK) deploy
+	$(CDK) deploy $(HUB_STACK)
 
 demo: $(STAMP)
 	$(BIN)/python -m demo

@@ -1,10 +1,11 @@
-"""Build the CDK app: settings from context, one stack, optional cdk-nag validation."""
+"""Build the CDK app: settings from context, the hub and the spoke stacks, optional cdk-nag validation."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import App, Validations
@@ -12,6 +13,7 @@ from aws_cdk import App, Validations
 from infra.config_parameter import InitialConfigInvalid
 from infra.function import PROJECT_ROOT
 from infra.settings import DeploySettings, SettingsInvalid
+from infra.spoke import SpokeStack
 from infra.stack import HousekeeperStack
 
 CDK_JSON = PROJECT_ROOT / "cdk.json"
@@ -23,10 +25,17 @@ def cdk_json_context() -> dict[str, Any]:
     return dict(context)
 
 
-def build_app(
+@dataclass(frozen=True)
+class HousekeeperApp:
+    app: App
+    hub: HousekeeperStack
+    spoke: SpokeStack
+
+
+def build_stacks(
     context: Mapping[str, Any] | None = None, *, outdir: str | None = None, nag: bool = False
-) -> tuple[App, HousekeeperStack]:
-    """The app and its stack.
+) -> HousekeeperApp:
+    """The app with both stacks: the hub (registry account) and the spoke (each workload account and region).
 
     Without `context`, the app reads what the CDK CLI hands it (cdk.json plus `-c`). With `context`, the build is
     the CLI-less one of the tests and quality gates: cdk.json's context overlaid with the given keys.
@@ -39,8 +48,17 @@ def build_app(
 
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     # Environment-agnostic: account and region come from the CLI's credentials at deploy; synth needs neither.
-    stack = HousekeeperStack(app, settings.stack_name, settings=settings)
-    return app, stack
+    hub = HousekeeperStack(app, settings.stack_name, settings=settings)
+    spoke = SpokeStack(app, settings.spoke_stack_name, settings=settings)
+    return HousekeeperApp(app=app, hub=hub, spoke=spoke)
+
+
+def build_app(
+    context: Mapping[str, Any] | None = None, *, outdir: str | None = None, nag: bool = False
+) -> tuple[App, HousekeeperStack]:
+    """The app and its hub stack (see `build_stacks` for both)."""
+    built = build_stacks(context, outdir=outdir, nag=nag)
+    return built.app, built.hub
 
 
 def main() -> int:

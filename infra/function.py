@@ -72,6 +72,8 @@ class FunctionSpec:
     reserved_concurrency: int | None = None
     # Asynchronous invocations (EventBridge): failures after Lambda's retries go to this queue.
     async_dead_letter_queue: sqs.IQueue | None = None
+    # A fixed role name, for roles that another account's trust policy names (the spoke's reader role).
+    role_name: str | None = None
 
 
 class HousekeeperFunction(Construct):  # type: ignore[misc]  # CDK types are opaque to mypy (follow_imports=skip)
@@ -103,6 +105,7 @@ class HousekeeperFunction(Construct):  # type: ignore[misc]  # CDK types are opa
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            role_name=spec.role_name,
             description=f"Least-privilege role of {spec.function_name}",
             inline_policies={
                 "LeastPrivilege": iam.PolicyDocument(statements=[write_logs, *spec.statements]),

@@ -1,7 +1,8 @@
 """Every physical resource name of the stack, from one place.
 
 Operators find things by these names (log groups, queues, alarms, the dashboard), and the docs and the tests
-refer to them, so they are derived from the one `resourcePrefix` setting and nowhere else.
+refer to them, so they are derived from the one `resourcePrefix` setting and nowhere else. The spoke stack names
+the hub's roles and bus with the same properties, given the prefix as its `${ResourcePrefix}` parameter.
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ class ResourceNames:
     def worker_function(self) -> str:
         return self._name("sync-repository")
 
+    # Roles with fixed names: the spoke's reader role trusts exactly these two (docs/multi-account.md).
+    @property
+    def tagger_role(self) -> str:
+        return self._name("tag-deployment-role")
+
+    @property
+    def worker_role(self) -> str:
+        return self._name("sync-repository-role")
+
     # Queues
     @property
     def sync_queue(self) -> str:
@@ -71,6 +81,25 @@ class ResourceNames:
     @property
     def sweep_rule(self) -> str:
         return self._name("drift-sweep")
+
+    @property
+    def forwarded_deployment_rule(self) -> str:
+        """On the hub's bus: deployments that the spokes forward."""
+        return self._name("forwarded-deployments")
+
+    # The hub's event bus for events forwarded from workload accounts and regions
+    @property
+    def event_bus(self) -> str:
+        return self._name("events")
+
+    # The spoke's own resources (one of each per workload account and region)
+    @property
+    def spoke_forward_rule(self) -> str:
+        return self._name("forward-ecs-deployments")
+
+    @property
+    def spoke_forward_dlq(self) -> str:
+        return self._name("forward-dlq")
 
     # Monitoring
     @property

@@ -6,13 +6,16 @@ The queue between the two spreads a sweep over many repositories into a steady, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.function import FunctionSpec, HousekeeperFunction, account_arn, eventbridge_target, read_config_statement
+from infra.accounts import assume_reader_role_statements, registry_account_arns, repository_arns
+from infra.function import FunctionSpec, HousekeeperFunction, eventbridge_target, read_config_statement
 from infra.names import DISPATCHER_HANDLER, WORKER_HANDLER, ResourceNames
 from infra.queues import dead_letter_queue, work_queue
 from infra.settings import DeploySettings
@@ -34,22 +37,29 @@ def config_changed_pattern(parameter_name: str) -> events.EventPattern:
     )
 
 
-def dispatcher_statements(parameter_arn: str, queue_arn: str) -> list[iam.PolicyStatement]:
-    """plan_sync: read the config, list the repositories, queue one message each."""
+def dispatcher_statements(
+    parameter_arn: str, queue_arn: str, settings: DeploySettings | None = None
+) -> list[iam.PolicyStatement]:
+    """plan_sync: read the config, list the repositories (of every registry region), queue one message each."""
+    settings = settings or DeploySettings()
     return [
         iam.PolicyStatement(
             sid="ListRepositories",
             actions=["ecr:DescribeRepositories"],
-            resources=[account_arn("ecr", "repository/*")],
+            resources=repository_arns(settings.registry_regions),
         ),
         iam.PolicyStatement(sid="QueueRepositorySyncs", actions=["sqs:SendMessage"], resources=[queue_arn]),
         read_config_statement(parameter_arn),
     ]
 
 
-def worker_statements(parameter_arn: str, queue_arn: str) -> list[iam.PolicyStatement]:
-    """sync_repository: read images and the current policy, pin in-use images, write the policy on drift, and read
-    the in-use inventory (ECS, Lambda, EventBridge Scheduler, EventBridge), every grant read-only but the writes."""
+def worker_statements(
+    parameter_arn: str, queue_arn: str, settings: DeploySettings | None = None
+) -> list[iam.PolicyStatement]:
+    """sync_repository: read images and the current policy, pin in-use images, write the policy on drift (in every
+    registry region), and read the in-use inventory (ECS, Lambda, EventBridge Scheduler, EventBridge) here and,
+    through their reader role, in the workload accounts; every grant read-only but the writes."""
+    settings = settings or DeploySettings()
     return [
         iam.PolicyStatement(
             sid="SyncLifecyclePolicies",
@@ -63,9 +73,9 @@ def worker_statements(parameter_arn: str, queue_arn: str) -> list[iam.PolicyStat
                 "ecr:PutImage",
                 "ecr:PutLifecyclePolicy",
             ],
-            resources=[account_arn("ecr", "repository/*")],
+            resources=repository_arns(settings.registry_regions),
         ),
-        *inventory_statements(),
+        *inventory_statements(settings.registry_regions),
         read_config_statement(parameter_arn),
         iam.PolicyStatement(
             # What the SQS event source mapping needs to poll with this role, and nothing more.
@@ -73,18 +83,20 @@ def worker_statements(parameter_arn: str, queue_arn: str) -> list[iam.PolicyStat
             actions=["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
             resources=[queue_arn],
         ),
+        *assume_reader_role_statements(settings),
     ]
 
 
-def inventory_statements() -> list[iam.PolicyStatement]:
-    """Read-only: what the in-use inventory calls, each action on the narrowest resource IAM lets it name."""
+def inventory_statements(registry_regions: Sequence[str] = ()) -> list[iam.PolicyStatement]:
+    """Read-only: what the in-use inventory calls in this account (in each registry region), each action on the
+    narrowest resource IAM lets it name."""
+
+    def arns(service: str, resource: str) -> list[str]:
+        return registry_account_arns(service, resource, registry_regions)
+
     return [
-        iam.PolicyStatement(
-            sid="ReadRunningTasks", actions=["ecs:DescribeTasks"], resources=[account_arn("ecs", "task/*")]
-        ),
-        iam.PolicyStatement(
-            sid="ReadServices", actions=["ecs:DescribeServices"], resources=[account_arn("ecs", "service/*")]
-        ),
+        iam.PolicyStatement(sid="ReadRunningTasks", actions=["ecs:DescribeTasks"], resources=arns("ecs", "task/*")),
+        iam.PolicyStatement(sid="ReadServices", actions=["ecs:DescribeServices"], resources=arns("ecs", "service/*")),
         iam.PolicyStatement(
             # None of these supports resource-level permissions (IAM requires "*").
             sid="ListEcsConsumers",
@@ -101,17 +113,17 @@ def inventory_statements() -> list[iam.PolicyStatement]:
         iam.PolicyStatement(
             sid="ReadImageFunctions",
             actions=["lambda:GetFunction", "lambda:ListAliases"],
-            resources=[account_arn("lambda", "function:*")],
+            resources=arns("lambda", "function:*"),
         ),
         iam.PolicyStatement(
             sid="ReadScheduledTasks",
             actions=["scheduler:GetSchedule"],
-            resources=[account_arn("scheduler", "schedule/*")],
+            resources=arns("scheduler", "schedule/*"),
         ),
         iam.PolicyStatement(
             sid="ReadRuleTargets",
             actions=["events:ListTargetsByRule"],
-            resources=[account_arn("events", "rule/*")],
+            resources=arns("events", "rule/*"),
         ),
         iam.PolicyStatement(
             # Listing calls that support no resource-level permissions (IAM requires "*").
@@ -171,7 +183,7 @@ class PolicySync(Construct):  # type: ignore[misc]  # CDK types are opaque to my
                 # EventBridge retry the whole fan-out.
                 timeout=Duration.seconds(900),
                 memory_mb=256,
-                statements=dispatcher_statements(parameter_arn, self.sync_queue.queue_arn),
+                statements=dispatcher_statements(parameter_arn, self.sync_queue.queue_arn, settings),
                 environment={
                     "HOUSEKEEPER_CONFIG_PARAMETER": parameter_name,
                     "HOUSEKEEPER_SYNC_QUEUE_URL": self.sync_queue.queue_url,
@@ -192,9 +204,10 @@ class PolicySync(Construct):  # type: ignore[misc]  # CDK types are opaque to my
                 description="Brings one repository's lifecycle policy in step with the config (preview or enforce)",
                 timeout=worker_timeout,
                 memory_mb=512,
-                statements=worker_statements(parameter_arn, self.sync_queue.queue_arn),
+                statements=worker_statements(parameter_arn, self.sync_queue.queue_arn, settings),
                 environment={"HOUSEKEEPER_CONFIG_PARAMETER": parameter_name},
                 reserved_concurrency=settings.worker_reserved_concurrency,
+                role_name=names.worker_role,
             ),
             settings=settings,
             code=code,

@@ -1,7 +1,8 @@
-"""`make nag`: synthesize with cdk-nag AwsSolutions as a validation plugin, then cfn-lint the template.
+"""`make nag`: synthesize with cdk-nag AwsSolutions as a validation plugin, then cfn-lint every template.
 
-Exit status 0 only if cdk-nag has no unacknowledged finding and cfn-lint reports nothing (W3005 aside: CDK's
-explicit DependsOn next to an implied one is CDK's doing, not ours).
+Both stacks are checked: the hub (`EcrHousekeeper`) and the spoke (`EcrHousekeeperSpoke`). Exit status 0 only if
+cdk-nag has no unacknowledged finding in either and cfn-lint reports nothing (W3005 aside: CDK's explicit DependsOn
+next to an implied one is CDK's doing, not ours).
 """
 
 from __future__ import annotations
@@ -32,36 +33,57 @@ class NagFinding:
 class GateResult:
     nag_findings: tuple[NagFinding, ...]
     lint_findings: tuple[str, ...]
-    template: dict[str, Any]
+    # Every synthesized template, by stack name (the hub's and the spoke's).
+    templates: dict[str, dict[str, Any]]
+    hub_stack_name: str
 
     @property
     def passed(self) -> bool:
         return not self.nag_findings and not self.lint_findings
 
+    @property
+    def template(self) -> dict[str, Any]:
+        """The hub's template."""
+        return self.templates[self.hub_stack_name]
+
 
 def run_quality_gates(
-    context: Mapping[str, Any] | None = None, *, customize: Callable[[Stack], None] | None = None
+    context: Mapping[str, Any] | None = None,
+    *,
+    customize: Callable[[Stack], None] | None = None,
+    customize_spoke: Callable[[Stack], None] | None = None,
 ) -> GateResult:
-    """Synthesize once with cdk-nag into a scratch directory and lint that template.
+    """Synthesize both stacks once with cdk-nag into a scratch directory and lint each template.
 
-    `customize` may add to the stack before synthesis (the tests use it to prove the gate catches a finding).
+    `customize` (the hub) and `customize_spoke` may add to a stack before synthesis (the tests use them to prove
+    the gate catches a finding).
     """
-    from infra.app import build_app
+    from infra.app import build_stacks
 
     with tempfile.TemporaryDirectory(prefix="housekeeper-nag-") as outdir:
-        app, stack = build_app(dict(context or {}), outdir=outdir, nag=True)
+        built = build_stacks(dict(context or {}), outdir=outdir, nag=True)
         if customize is not None:
-            customize(stack)
+            customize(built.hub)
+        if customize_spoke is not None:
+            customize_spoke(built.spoke)
         try:
-            app.synth()
+            built.app.synth()
         except RuntimeError as exc:  # jsii surfaces the plugins' verdict as "ValidationFailed: ..."
             if "ValidationFailed" not in str(exc):
                 raise
         nag_findings = read_validation_report(Path(outdir) / "validation-report.json")
-        template_path = Path(outdir) / stack.template_file
-        template = json.loads(template_path.read_text(encoding="utf-8"))
-        lint_findings = lint_template(template_path)
-    return GateResult(nag_findings=nag_findings, lint_findings=lint_findings, template=template)
+        templates: dict[str, dict[str, Any]] = {}
+        lint_findings: list[str] = []
+        for stack in (built.hub, built.spoke):
+            template_path = Path(outdir) / stack.template_file
+            templates[stack.stack_name] = json.loads(template_path.read_text(encoding="utf-8"))
+            lint_findings.extend(f"{stack.template_file}: {line}" for line in lint_template(template_path))
+    return GateResult(
+        nag_findings=nag_findings,
+        lint_findings=tuple(lint_findings),
+        templates=templates,
+        hub_stack_name=built.hub.stack_name,
+    )
 
 
 def read_validation_report(path: Path) -> tuple[NagFinding, ...]:
@@ -91,7 +113,10 @@ def main() -> int:
     for line in result.lint_findings:
         print(f"cfn-lint: {line}", file=sys.stderr)
     if result.passed:
-        print("quality gates passed: cdk-nag AwsSolutions (all findings acknowledged), cfn-lint clean")
+        print(
+            f"quality gates passed for {', '.join(result.templates)}: cdk-nag AwsSolutions (all findings "
+            "acknowledged), cfn-lint clean"
+        )
         return 0
     print(
         f"quality gates failed: {len(result.nag_findings)} cdk-nag finding(s), "

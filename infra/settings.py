@@ -6,6 +6,7 @@ wrong value fails synth with the context key that holds it.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -29,6 +30,16 @@ CONTEXT_KEYS: dict[str, str] = {
     "worker_batch_size": "workerBatchSize",
     "worker_timeout_seconds": "workerTimeoutSeconds",
     "max_receive_count": "maxReceiveCount",
+    # Many accounts and regions (docs/multi-account.md): the hub's side...
+    "workload_accounts": "workloadAccounts",
+    "organization_id": "organizationId",
+    "registry_regions": "registryRegions",
+    "reader_role_name": "readerRoleName",
+    # ... and the spoke's (defaults of the spoke template's CloudFormation parameters).
+    "spoke_stack_name": "spokeStackName",
+    "hub_account_id": "hubAccountId",
+    "hub_region": "hubRegion",
+    "reader_role_region": "readerRoleRegion",
 }
 
 # The values CloudWatch Logs accepts for retention (days).
@@ -41,6 +52,12 @@ STACK_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 SEMVER_RE = re.compile(r"^(\d+\.\d+\.\d+|latest)$")
 LAYER_ARN_RE = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ACCOUNT_ID_RE = re.compile(r"^[0-9]{12}$")
+ORGANIZATION_ID_RE = re.compile(r"^o-[a-z0-9]{10,32}$")
+# us-east-1, us-gov-west-1, cn-north-1, eusc-de-east-1, ...
+REGION_RE = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$")
+# IAM role names: 1-64 of letters, digits and +=,.@_-
+ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 
 
 class SettingsInvalid(ValueError):
@@ -74,6 +91,21 @@ class DeploySettings:
     worker_timeout_seconds: int = 300
     # Receives before a sync message moves to the dead-letter queue.
     max_receive_count: int = 3
+    # Workload accounts that forward deployment events to the hub's bus and whose reader role the hub may assume.
+    workload_accounts: tuple[str, ...] = ()
+    # ... or every account of this AWS Organization (aws:PrincipalOrgID / aws:ResourceOrgID); one or the other.
+    organization_id: str | None = None
+    # Regions of this account whose ECR repositories the hub manages; empty means the stack's own region.
+    registry_regions: tuple[str, ...] = ()
+    # The read-only role the spoke creates in every workload account (the config's accounts[].roleName default).
+    reader_role_name: str = "ecr-housekeeper-reader"
+    # The spoke stack, deployed into each workload account and region.
+    spoke_stack_name: str = "EcrHousekeeperSpoke"
+    # Defaults of the spoke's HubAccountId and HubRegion parameters (none: pass them at deploy).
+    hub_account_id: str | None = None
+    hub_region: str | None = None
+    # The one region per workload account where the spoke creates the (global) reader role; default the hub region.
+    reader_role_region: str | None = None
 
     @property
     def powertools_layer_parameter(self) -> str:
@@ -84,6 +116,11 @@ class DeploySettings:
     def sync_visibility_timeout_seconds(self) -> int:
         """AWS guidance for SQS event sources: at least six times the function timeout."""
         return 6 * self.worker_timeout_seconds
+
+    @property
+    def spoke_reader_role_region(self) -> str | None:
+        """Where the spoke creates the reader role: the explicit setting, else the hub's region."""
+        return self.reader_role_region or self.hub_region
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> DeploySettings:
@@ -165,10 +202,80 @@ class DeploySettings:
                 raise SettingsInvalid(
                     f"context {PREFIX}{CONTEXT_KEYS[name]} = {getattr(self, name)!r}: must be {expected}"
                 )
+        self._validate_many_accounts()
+
+    def _validate_many_accounts(self) -> None:
+        """The multi-account keys: lists of ids and regions, one of accounts or organization, the spoke's names."""
+        _check_list("workload_accounts", self.workload_accounts, ACCOUNT_ID_RE, "a 12-digit AWS account id")
+        _check_list("registry_regions", self.registry_regions, REGION_RE, "an AWS region name such as eu-west-1")
+        optional: list[tuple[str, str | None, re.Pattern[str], str]] = [
+            (
+                "organization_id",
+                self.organization_id,
+                ORGANIZATION_ID_RE,
+                "an AWS Organizations id such as o-a1b2c3d4e5",
+            ),
+            ("hub_account_id", self.hub_account_id, ACCOUNT_ID_RE, "a 12-digit AWS account id"),
+            ("hub_region", self.hub_region, REGION_RE, "an AWS region name such as eu-west-1"),
+            ("reader_role_region", self.reader_role_region, REGION_RE, "an AWS region name such as eu-west-1"),
+            ("reader_role_name", self.reader_role_name, ROLE_NAME_RE, "an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-)"),
+            (
+                "spoke_stack_name",
+                self.spoke_stack_name,
+                STACK_NAME_RE,
+                "letters, digits and '-', starting with a letter",
+            ),
+        ]
+        for name, value, pattern, expected in optional:
+            if value is not None and not pattern.match(value):
+                raise SettingsInvalid(f"context {_key(name)} = {value!r}: must be {expected}")
+        if self.workload_accounts and self.organization_id:
+            raise SettingsInvalid(
+                f"context {_key('workload_accounts')} and {_key('organization_id')} are both set: set one of them "
+                "(the listed accounts, or every account of the Organization), not both"
+            )
+        if self.spoke_stack_name == self.stack_name:
+            raise SettingsInvalid(
+                f"context {_key('spoke_stack_name')} = {self.spoke_stack_name!r}: must differ from "
+                f"{_key('stack_name')} (the hub stack)"
+            )
+
+
+def _key(field_name: str) -> str:
+    return PREFIX + CONTEXT_KEYS[field_name]
+
+
+def _check_list(name: str, values: tuple[str, ...], pattern: re.Pattern[str], expected: str) -> None:
+    for value in values:
+        if not pattern.match(value):
+            raise SettingsInvalid(f"context {_key(name)}: {value!r} is not {expected}")
+    duplicates = sorted({value for value in values if values.count(value) > 1})
+    if duplicates:
+        raise SettingsInvalid(f"context {_key(name)}: {', '.join(duplicates)} listed more than once")
+
+
+def _coerce_list(raw: Any, key: str) -> tuple[str, ...]:
+    """A JSON list (cdk.json), or from `-c` a JSON list or comma-separated text; empty text is the empty list."""
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.startswith("["):
+            try:
+                raw = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise SettingsInvalid(f"context {key} = {raw!r}: not a valid JSON list ({exc.msg})") from exc
+        else:
+            raw = [part.strip() for part in text.split(",") if part.strip()]
+    if not isinstance(raw, list | tuple) or not all(isinstance(item, str) for item in raw):
+        raise SettingsInvalid(
+            f"context {key} = {raw!r}: must be a list of strings (JSON list, or comma-separated with -c)"
+        )
+    return tuple(raw)
 
 
 def _coerce(raw: Any, default: Any, key: str) -> Any:
     """Context values from `-c` arrive as strings; turn them into the field's type."""
+    if isinstance(default, tuple):
+        return _coerce_list(raw, key)
     if isinstance(default, bool):
         if isinstance(raw, bool):
             return raw

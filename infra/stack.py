@@ -1,4 +1,4 @@
-"""The one stack: config, tagger, policy sync and monitoring, wired together."""
+"""The hub stack: config, tagger, policy sync, the bus for forwarded events and monitoring, wired together."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from infra.accounts import ForwardedEventsBus
 from infra.config_parameter import ConfigParameter
 from infra.function import PROJECT_ROOT, python_code
 from infra.monitoring import Monitoring, WatchedFunction, WatchedQueue
@@ -21,7 +22,7 @@ from infra.tagger import Tagger
 
 
 class HousekeeperStack(Stack):  # type: ignore[misc]  # CDK types are opaque to mypy (follow_imports=skip)
-    """Everything ECR Housekeeper runs in one account and region."""
+    """Everything ECR Housekeeper runs in the registry (hub) account; workload accounts get the spoke stack."""
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: DeploySettings, **kwargs: object) -> None:
         super().__init__(
@@ -52,8 +53,15 @@ class HousekeeperStack(Stack):  # type: ignore[misc]  # CDK types are opaque to 
             "code": code,
             "powertools_layer": powertools_layer,
         }
+        self.forwarded_events = ForwardedEventsBus(self, "ForwardedEvents", names=names, settings=settings)
         self.policy_sync = PolicySync(self, "PolicySync", **common)  # type: ignore[arg-type]
-        self.tagger = Tagger(self, "Tagger", sync_queue=self.policy_sync.sync_queue, **common)  # type: ignore[arg-type]
+        self.tagger = Tagger(
+            self,
+            "Tagger",
+            sync_queue=self.policy_sync.sync_queue,
+            forwarded_events=self.forwarded_events.bus,
+            **common,  # type: ignore[arg-type]
+        )
 
         self.monitoring = Monitoring(
             self,
@@ -73,12 +81,16 @@ class HousekeeperStack(Stack):  # type: ignore[misc]  # CDK types are opaque to 
             alarm_email=settings.alarm_email,
         )
         acknowledge_findings(
-            tagger=self.tagger.function, dispatcher=self.policy_sync.dispatcher, worker=self.policy_sync.worker
+            settings,
+            tagger=self.tagger.function,
+            dispatcher=self.policy_sync.dispatcher,
+            worker=self.policy_sync.worker,
         )
 
         CfnOutput(self, "ConfigParameterName", value=settings.config_parameter_name)
         CfnOutput(self, "SyncQueueUrl", value=self.policy_sync.sync_queue.queue_url)
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        CfnOutput(self, "ForwardedEventBusArn", value=self.forwarded_events.bus.event_bus_arn)
         CfnOutput(
             self,
             "DashboardUrl",

@@ -9,7 +9,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.function import FunctionSpec, HousekeeperFunction, account_arn, eventbridge_target, read_config_statement
+from infra.accounts import assume_reader_role_statements, registry_account_arns, repository_arns
+from infra.function import FunctionSpec, HousekeeperFunction, eventbridge_target, read_config_statement
 from infra.names import TAGGER_HANDLER, ResourceNames
 from infra.queues import dead_letter_queue
 from infra.settings import DeploySettings
@@ -21,34 +22,39 @@ DEPLOYMENT_COMPLETED_PATTERN = events.EventPattern(
 )
 
 
-def tagger_statements(parameter_arn: str, sync_queue_arn: str) -> list[iam.PolicyStatement]:
-    """Exactly what tag_deployment calls: read the deployment from ECS, read and retag images in ECR, and queue a
-    policy sync of the repositories it deployed."""
+def tagger_statements(
+    parameter_arn: str, sync_queue_arn: str, settings: DeploySettings | None = None
+) -> list[iam.PolicyStatement]:
+    """Exactly what tag_deployment calls: read the deployment from ECS, read and retag images in ECR (in every
+    registry region), queue a policy sync of the repositories it deployed, and read deployments of workload
+    accounts through their reader role."""
+    settings = settings or DeploySettings()
+    regions = settings.registry_regions
     return [
         iam.PolicyStatement(
             sid="RetagImages",
             actions=["ecr:BatchGetImage", "ecr:DescribeImages", "ecr:PutImage"],
-            resources=[account_arn("ecr", "repository/*")],
+            resources=repository_arns(settings.registry_regions),
         ),
         iam.PolicyStatement(
             sid="ReadDeployedServices",
             actions=["ecs:DescribeServices"],
-            resources=[account_arn("ecs", "service/*")],
+            resources=registry_account_arns("ecs", "service/*", regions),
         ),
         iam.PolicyStatement(
             sid="ReadServiceDeployments",
             actions=["ecs:DescribeServiceDeployments"],
-            resources=[account_arn("ecs", "service-deployment/*")],
+            resources=registry_account_arns("ecs", "service-deployment/*", regions),
         ),
         iam.PolicyStatement(
             sid="ReadServiceRevisions",
             actions=["ecs:DescribeServiceRevisions"],
-            resources=[account_arn("ecs", "service-revision/*")],
+            resources=registry_account_arns("ecs", "service-revision/*", regions),
         ),
         iam.PolicyStatement(
             sid="ReadDeployedTasks",
             actions=["ecs:DescribeTasks"],
-            resources=[account_arn("ecs", "task/*")],
+            resources=registry_account_arns("ecs", "task/*", regions),
         ),
         iam.PolicyStatement(
             # Neither action supports resource-level permissions (IAM requires "*").
@@ -58,11 +64,13 @@ def tagger_statements(parameter_arn: str, sync_queue_arn: str) -> list[iam.Polic
         ),
         read_config_statement(parameter_arn),
         iam.PolicyStatement(sid="QueueRepositorySyncs", actions=["sqs:SendMessage"], resources=[sync_queue_arn]),
+        *assume_reader_role_statements(settings),
     ]
 
 
 class Tagger(Construct):  # type: ignore[misc]  # CDK types are opaque to mypy (follow_imports=skip)
-    """ECS Deployment State Change → tag_deployment, with retries, an event age limit and a dead-letter queue."""
+    """ECS Deployment State Change → tag_deployment, with retries, an event age limit and a dead-letter queue: from
+    this account and region's default bus, and from the hub bus that workload accounts and regions forward to."""
 
     def __init__(
         self,
@@ -76,6 +84,7 @@ class Tagger(Construct):  # type: ignore[misc]  # CDK types are opaque to mypy (
         code: lambda_.Code,
         powertools_layer: lambda_.ILayerVersion,
         sync_queue: sqs.IQueue,
+        forwarded_events: events.IEventBus,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letter_queue = dead_letter_queue(self, "DeadLetterQueue", queue_name=names.tagger_dlq)
@@ -88,12 +97,13 @@ class Tagger(Construct):  # type: ignore[misc]  # CDK types are opaque to mypy (
                 description="Tags the images of a completed ECS deployment with <env prefix>-<build>",
                 timeout=Duration.seconds(60),
                 memory_mb=256,
-                statements=tagger_statements(parameter_arn, sync_queue.queue_arn),
+                statements=tagger_statements(parameter_arn, sync_queue.queue_arn, settings),
                 environment={
                     "HOUSEKEEPER_CONFIG_PARAMETER": parameter_name,
                     "HOUSEKEEPER_SYNC_QUEUE_URL": sync_queue.queue_url,
                 },
                 async_dead_letter_queue=self.dead_letter_queue,
+                role_name=names.tagger_role,
             ),
             settings=settings,
             code=code,
@@ -104,6 +114,15 @@ class Tagger(Construct):  # type: ignore[misc]  # CDK types are opaque to mypy (
             "DeploymentCompleted",
             rule_name=names.deployment_rule,
             description="A service deployment completed: tag the deployed images with their environment",
+            event_pattern=DEPLOYMENT_COMPLETED_PATTERN,
+            targets=[eventbridge_target(self.function, self.dead_letter_queue)],
+        )
+        self.forwarded_rule = events.Rule(
+            self,
+            "ForwardedDeploymentCompleted",
+            rule_name=names.forwarded_deployment_rule,
+            event_bus=forwarded_events,
+            description="A service deployment completed in a workload account or region: tag the deployed images",
             event_pattern=DEPLOYMENT_COMPLETED_PATTERN,
             targets=[eventbridge_target(self.function, self.dead_letter_queue)],
         )

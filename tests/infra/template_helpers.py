@@ -25,8 +25,8 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def role_grants(template: dict[str, Any], role_id: str) -> set[tuple[str, str]]:
-    """Every (action, resource) an IAM role is allowed: its inline policies plus policies attached to it."""
+def role_statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    """Every statement of an IAM role's identity policies: its inline policies plus policies attached to it."""
     statements: list[dict[str, Any]] = []
     role = template["Resources"][role_id]
     for policy in role["Properties"].get("Policies", []):
@@ -35,6 +35,12 @@ def role_grants(template: dict[str, Any], role_id: str) -> set[tuple[str, str]]:
     for policy in resources_of(template, "AWS::IAM::Policy").values():
         if {"Ref": role_id} in policy["Properties"]["Roles"]:
             statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def role_grants(template: dict[str, Any], role_id: str) -> set[tuple[str, str]]:
+    """Every (action, resource) an IAM role is allowed: its inline policies plus policies attached to it."""
+    statements = role_statements(template, role_id)
     grants: set[tuple[str, str]] = set()
     for statement in statements:
         assert statement["Effect"] == "Allow"

@@ -153,13 +153,17 @@ def test_daily_sweep_runs_the_dispatcher_on_the_configured_schedule(template: di
     assert properties["Targets"] == dispatcher_target(template)
 
 
-def test_there_are_exactly_four_rules(template: dict[str, Any]) -> None:
-    assert len(resources_of(template, "AWS::Events::Rule")) == 4
+def test_there_are_exactly_five_rules(template: dict[str, Any]) -> None:
+    """Four on the default bus, and the tagger's on the bus that workload accounts forward to."""
+    assert len(resources_of(template, "AWS::Events::Rule")) == 5
 
 
 def test_eventbridge_may_write_dead_letters_only_from_its_own_rules(template: dict[str, Any]) -> None:
     for queue_name, rule_names in (
-        ("ecr-housekeeper-tag-deployment-dlq", ["ecr-housekeeper-ecs-deployment-completed"]),
+        (
+            "ecr-housekeeper-tag-deployment-dlq",
+            ["ecr-housekeeper-ecs-deployment-completed", "ecr-housekeeper-forwarded-deployments"],
+        ),
         (
             "ecr-housekeeper-plan-sync-dlq",
             ["ecr-housekeeper-ecr-image-pushed", "ecr-housekeeper-config-changed", "ecr-housekeeper-drift-sweep"],
@@ -181,6 +185,15 @@ def test_every_function_has_its_own_role(template: dict[str, Any]) -> None:
     roles = {role_of(template, name) for name in names}
     assert len(roles) == 3
     assert set(resources_of(template, "AWS::IAM::Role")) == roles
+
+
+def test_the_roles_that_spokes_trust_have_fixed_names_and_the_dispatcher_does_not(template: dict[str, Any]) -> None:
+    def role_name(function_name: str) -> Any:
+        return template["Resources"][role_of(template, function_name)]["Properties"].get("RoleName")
+
+    assert role_name("ecr-housekeeper-tag-deployment") == "ecr-housekeeper-tag-deployment-role"
+    assert role_name("ecr-housekeeper-sync-repository") == "ecr-housekeeper-sync-repository-role"
+    assert role_name("ecr-housekeeper-plan-sync") is None
 
 
 def test_tagger_role_grants_exactly_retagging_and_deployment_reads(template: dict[str, Any]) -> None:

@@ -55,6 +55,32 @@ def test_synth_through_app_py_exits_non_zero_and_prints_the_json_path(tmp_path: 
     assert "Traceback" not in result.stderr
 
 
+def run_app_py(context: dict[str, Any], outdir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(outdir)}
+    return subprocess.run(
+        [sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_app_py_synthesizes_the_hub_and_the_spoke(tmp_path: Path) -> None:
+    """`make synth` (cdk synth) writes both templates; the spoke's is the one a StackSet takes."""
+    result = run_app_py({"housekeeper:hubAccountId": "111122223333", "housekeeper:hubRegion": "eu-west-1"}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    hub = json.loads((tmp_path / "EcrHousekeeper.template.json").read_text(encoding="utf-8"))
+    spoke = json.loads((tmp_path / "EcrHousekeeperSpoke.template.json").read_text(encoding="utf-8"))
+    assert logical_id_of(hub, "AWS::Events::EventBus", Name="ecr-housekeeper-events")
+    assert spoke["Parameters"]["HubAccountId"]["Default"] == "111122223333"
+
+
+def test_a_bad_multi_account_setting_fails_synth_naming_its_key(tmp_path: Path) -> None:
+    result = run_app_py({"housekeeper:workloadAccounts": "222233334444,12"}, tmp_path)
+    assert result.returncode == 1
+    assert "cdk synth failed: context housekeeper:workloadAccounts: '12' is not a 12-digit AWS account id" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
 @pytest.fixture(scope="module")
 def overridden_template() -> dict[str, Any]:
     """One synth with every commonly overridden key set on the command line (strings, as `-c` passes them)."""
@@ -99,4 +125,7 @@ def test_overrides_reach_the_resources(overridden_template: dict[str, Any]) -> N
     (mapping,) = resources_of(t, "AWS::Lambda::EventSourceMapping").values()
     assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 3}
     assert {g.get("DeletionPolicy") for g in resources_of(t, "AWS::Logs::LogGroup").values()} == {"Delete"}
+    role_names = {r["Properties"].get("RoleName") for r in resources_of(t, "AWS::IAM::Role").values()}
+    assert role_names == {"hk-tag-deployment-role", "hk-sync-repository-role", None}
+    assert logical_id_of(t, "AWS::Events::EventBus", Name="hk-events")
     assert not any(p.get("Default", "").startswith("/aws/service/powertools/") for p in t["Parameters"].values())
