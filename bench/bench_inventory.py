@@ -176,9 +176,9 @@ def run() -> dict[str, Any]:
     from housekeeper.aws.ecs import Boto3EcsGateway
     from housekeeper.aws.events import Boto3EventsGateway
     from housekeeper.aws.lambda_functions import Boto3LambdaGateway
+    from housekeeper.aws.ports import InventorySources
     from housekeeper.aws.scheduler import Boto3SchedulerGateway
     from housekeeper.aws.session import client, reset_clients
-    from housekeeper.logic.inventory import InventorySources
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     account = EmulatedAccount().start()

@@ -252,12 +252,13 @@ class Story:
         from housekeeper.aws.ecr import Boto3EcrGateway
 
         self.say.step(step, title)
-        from housekeeper.cli.common import inventory_sources
-        from housekeeper.logic.inventory import scan_inventory
+        from housekeeper.aws.places import Boto3Places
+        from housekeeper.logic.inventory import scan_places
         from housekeeper.operator.report import protected_policy_outcome
 
         config = load_config(self.config)
-        inventory = scan_inventory(config.safety.in_use, inventory_sources())
+        places = Boto3Places(config.estate)
+        inventory = scan_places(config.safety.in_use, places, config.estate.places(places.home))
         planner = protected_policy_outcome(inventory)
         report = build_report(config, Boto3EcrGateway(), account.findings, now=time.time(), planner=planner)
         self.say.table(REPORT_HEADERS, report_rows(report))

@@ -57,12 +57,12 @@ def offline_report(monkeypatch: pytest.MonkeyPatch) -> Callable[[Mapping[str, Se
     time, so patching `common` reaches them all."""
     from housekeeper.cli import common
 
-    from tests.fakes import FakeImageListing, fake_sources
+    from tests.fakes import HOME, FakeImageListing, FakePlaces
 
     def use(images: Mapping[str, Sequence[Any]], inspector: Any) -> None:
-        monkeypatch.setattr(common, "ecr_gateway", lambda: FakeImageListing(images))
-        monkeypatch.setattr(common, "inventory_sources", fake_sources)
-        monkeypatch.setattr("housekeeper.aws.inspector.Boto3InspectorGateway", lambda: inspector)
+        places = FakePlaces(HOME, {HOME.region: FakeImageListing(images)})  # type: ignore[dict-item]
+        monkeypatch.setattr(common, "places", lambda estate: places)
+        monkeypatch.setattr("housekeeper.aws.inspector.Boto3InspectorGateway", lambda *client: inspector)
 
     return use
 

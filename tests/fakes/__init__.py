@@ -38,6 +38,7 @@ from tests.fakes.lambda_runtime import (
 )
 from tests.fakes.lambdas import FakeLambda
 from tests.fakes.moto import push_prod_builds, push_to_moto, run_moto_service
+from tests.fakes.places import HOME, FakePlaces, one_place
 from tests.fakes.scheduler import FakeScheduler
 from tests.fakes.sqs import FakeSqs
 from tests.fakes.ssm import FakeSsm
@@ -49,6 +50,7 @@ __all__ = [
     "DOCKER_LIST",
     "DOCKER_V2",
     "EXAMPLE_CONFIG_FILE",
+    "HOME",
     "OCI_INDEX",
     "OCI_MANIFEST",
     "REGION",
@@ -62,6 +64,7 @@ __all__ = [
     "FakeInspector",
     "FakeLambda",
     "FakeLambdaContext",
+    "FakePlaces",
     "FakeRepository",
     "FakeScheduler",
     "FakeSqs",
@@ -74,6 +77,7 @@ __all__ = [
     "image_manifest",
     "image_push",
     "index_manifest",
+    "one_place",
     "parameter_change",
     "push_prod_builds",
     "push_to_moto",

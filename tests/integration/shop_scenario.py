@@ -13,12 +13,12 @@ import time
 from typing import Any
 
 from housekeeper.aws.ecr import Boto3EcrGateway
+from housekeeper.aws.places import Boto3Places
 from housekeeper.aws.session import client
-from housekeeper.cli.common import inventory_sources
-from housekeeper.core.config import load_config
+from housekeeper.core.config import Config, load_config
 from housekeeper.core.evaluator import evaluate
 from housekeeper.logic import sync
-from housekeeper.logic.inventory import scan_inventory, shared_scanner
+from housekeeper.logic.inventory import Inventory, scan_places, shared_scanner
 
 from demo.emulator import backdate_images
 from tests.fakes import ACCOUNT, DAY, DOCKER_V2, REGION, REGISTRY, image_manifest, parameter_change, push_to_moto
@@ -59,9 +59,15 @@ def image_uri(tag: str, repository: str = REPOSITORY) -> str:
     return f"{REGISTRY}/{repository}:{tag}"
 
 
+def scan_home(config: Config) -> Inventory:
+    """The inventory the sync worker reads, with the real gateways, of every place of the config (here: home)."""
+    places = Boto3Places(config.estate)
+    return scan_places(config.safety.in_use, places, config.estate.places(places.home))
+
+
 def in_use_now(config: dict[str, Any], repository: str = REPOSITORY) -> dict[str, set[str]]:
     """digest -> consumers, as a fresh scan with the real gateways sees the repository now."""
-    inventory = scan_inventory(load_config(config).safety.in_use, inventory_sources())
+    inventory = scan_home(load_config(config))
     images = list(Boto3EcrGateway().iter_images(repository))
     return {digest: set(consumers) for digest, consumers in inventory.in_repository(repository, images).items()}
 

@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 from housekeeper import observability
 from housekeeper.aws.session import client
-from housekeeper.cli.common import inventory_sources
 from housekeeper.core.config import load_config
-from housekeeper.logic.inventory import scan_inventory
 
 from tests.fakes import config_json
 from tests.integration.moto_account import Account
@@ -35,6 +33,7 @@ from tests.integration.shop_scenario import (
     in_use_now,
     lambda_alias_on_an_older_version,
     register,
+    scan_home,
     seed_shop,
     start_task,
     sync_now,
@@ -229,9 +228,7 @@ def test_a_source_switched_off_leaves_its_images_unprotected(account: Account, s
     config = config_with_in_use({source: False})
 
     assert digests["100"] not in in_use_now(config)
-    assert scan_inventory(load_config(config).safety.in_use, inventory_sources()).sources == tuple(
-        s for s in ALL_SOURCES if s != source
-    )
+    assert scan_home(load_config(config)).sources == tuple(s for s in ALL_SOURCES if s != source)
 
     result = sync_now(account, config)
     assert (result.action, result.protected) == ("updated", 0)

@@ -19,6 +19,8 @@ from housekeeper.core.config import load_config
 from housekeeper.core.evaluator import evaluate
 from housekeeper.core.images import image_from_detail
 
+from tests.fakes import HOME, FakePlaces
+
 REPOSITORY = "shop/api"
 DAY = 86_400.0
 CONFIG = {
@@ -117,7 +119,8 @@ def stub_plan(
 @pytest.fixture
 def stubbed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Stubber, list[float], Path]:
     ecr = boto3.client("ecr", region_name="us-east-1")
-    monkeypatch.setattr(common, "ecr_gateway", lambda: Boto3EcrGateway(ecr))
+    places = FakePlaces(HOME, {HOME.region: Boto3EcrGateway(ecr)})  # type: ignore[dict-item]
+    monkeypatch.setattr(common, "places", lambda estate: places)  # the registry is the stubbed client; nothing in use
     sleeps: list[float] = []
     monkeypatch.setattr(time, "sleep", sleeps.append)
     config_file = tmp_path / "config.json"
@@ -179,7 +182,7 @@ def test_native_preview_in_the_table(
         assert main(["plan", "--config", str(config_file), "--native-preview"]) == 0
     out = capsys.readouterr().out
     assert "ECR preview" in out
-    assert any(line.startswith(REPOSITORY) and "matches" in line for line in out.splitlines())
+    assert any(line.split()[:2] == ["us-east-1", REPOSITORY] and "matches" in line for line in out.splitlines())
 
 
 def test_a_native_preview_that_cannot_run_fails_the_command_and_says_why_briefly(

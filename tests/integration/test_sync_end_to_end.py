@@ -19,7 +19,7 @@ from housekeeper.core.config import load_config
 from housekeeper.handlers import _runtime as runtime
 from housekeeper.logic.inventory import shared_scanner
 
-from tests.fakes import CONFIG_PARAMETER, SCHEDULED_EVENT, config_json, image_push, parameter_change
+from tests.fakes import CONFIG_PARAMETER, REGION, SCHEDULED_EVENT, config_json, image_push, parameter_change
 from tests.integration.moto_account import (
     HAND_MADE_POLICY,
     Account,
@@ -85,7 +85,9 @@ def test_a_push_syncs_only_that_repository(account: Account) -> None:
     seed_repository("shop/web")
     account.put_config(config_json())
     account.plan(image_push("shop/web"))
-    assert [json.loads(m["Body"]) for m in account.receive()] == [{"repositoryName": "shop/web", "trigger": "push"}]
+    assert [json.loads(m["Body"]) for m in account.receive()] == [
+        {"repositoryName": "shop/web", "region": REGION, "trigger": "push"}
+    ]
 
 
 # --- the guard ------------------------------------------------------------------------------------------------

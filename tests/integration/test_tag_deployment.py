@@ -21,6 +21,7 @@ from tests.fakes import (
     EXAMPLE_CONFIG_FILE,
     OCI_INDEX,
     OCI_MANIFEST,
+    REGION,
     FakeLambdaContext,
     deployment_event,
     ecr_image_uri,
@@ -234,7 +235,9 @@ def test_a_completed_deployment_queues_a_policy_sync_of_what_it_runs(
     _, deployment_id = deploy(aws, "payments/api", image_manifest("rollback"), DOCKER_V2, "1234", "prod-main")
     handler(deployment_event("deployment_completed.json", "prod-main", "api", deployment_id), FakeLambdaContext())
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-    assert [json.loads(m["Body"]) for m in messages] == [{"repositoryName": "payments/api", "trigger": "deployment"}]
+    assert [json.loads(m["Body"]) for m in messages] == [
+        {"repositoryName": "payments/api", "region": REGION, "trigger": "deployment"}
+    ]
 
 
 def test_without_a_sync_queue_the_tagger_only_tags(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:

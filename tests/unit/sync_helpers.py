@@ -1,4 +1,5 @@
-"""What the sync unit tests share: a fixed clock, the test config loaded, and a SyncRun on in-memory gateways."""
+"""What the sync unit tests share: a fixed clock, the test config loaded, and a SyncRun on in-memory gateways
+(one account, one region)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from housekeeper.core.config import Config, load_config
 from housekeeper.logic.inventory import InventoryScanner
 from housekeeper.logic.sync import SyncRun
 
-from tests.fakes import FakeEcr, FakeEcs, config_json, fake_sources
+from tests.fakes import FakeEcr, FakeEcs, config_json, fake_sources, one_place
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
@@ -21,5 +22,5 @@ def make_config(**changes: Any) -> Config:
 
 def run_for(ecr: FakeEcr, config: Config | None = None, ecs: FakeEcs | None = None, write: bool = True) -> SyncRun:
     """A run at NOW over `ecr`, with `ecs` (or nothing) in use and a fresh inventory scanner."""
-    sources = fake_sources(ecs)
-    return SyncRun(config or make_config(), ecr, sources, write=write, scanner=InventoryScanner(), now=NOW)
+    places = one_place(ecr, fake_sources(ecs))
+    return SyncRun(config or make_config(), places, write=write, scanner=InventoryScanner(), now=NOW)

@@ -250,7 +250,7 @@ def test_aws_commands_refuse_bad_arguments_before_any_call(
     def no_aws(*_: Any) -> Any:
         raise AssertionError("bad input must be refused before any AWS call")
 
-    for name in ("ecr_gateway", "ecs_gateway", "ssm_gateway", "inventory_sources"):
+    for name in ("ecr_gateway", "ssm_gateway", "places"):
         monkeypatch.setattr(common, name, no_aws)
     monkeypatch.chdir(ROOT)
     code, _, err = run(capsys, *argv)

@@ -17,7 +17,7 @@ from housekeeper.core.resolution import (
     resolve_environment,
 )
 
-from tests.fakes import example_config
+from tests.fakes import ACCOUNT, example_config
 
 
 def config(**changes: Any) -> Config:
@@ -29,7 +29,7 @@ def config(**changes: Any) -> Config:
     [("prod-main", "prod"), ("staging-eu", "staging"), ("dev-1", "dev"), ("production", None), ("qa-main", None)],
 )
 def test_environment_comes_from_the_cluster_glob(cluster: str, expected: str | None) -> None:
-    env = resolve_environment(config(), cluster)
+    env = resolve_environment(config(), cluster, ACCOUNT)
     assert (env.name if env else None) == expected
 
 
@@ -40,7 +40,7 @@ def test_first_matching_environment_in_config_order_wins() -> None:
             {"name": "dev", "tagPrefix": "Dev", "keep": 3, "clusters": ["dev-*"]},
         ]
     )
-    env = resolve_environment(overlapping, "dev-main")
+    env = resolve_environment(overlapping, "dev-main", ACCOUNT)
     assert env is not None and env.name == "prod"
 
 
@@ -79,18 +79,20 @@ def test_no_build_is_a_reason_not_a_guess() -> None:
 
 def test_decide_tag_makes_prefix_dash_build() -> None:
     cfg = config()
-    decision = decide_tag(cfg, resolve_environment(cfg, "prod-main"), "1234", [])
+    decision = decide_tag(cfg, resolve_environment(cfg, "prod-main", ACCOUNT), "1234", [])
     assert (decision.tag, decision.reason) == ("Prod-1234", None)
 
 
 def test_decide_tag_without_environment_or_build_gives_reason_codes() -> None:
     cfg = config()
     assert decide_tag(cfg, None, "1234", []).reason == TagReason.NO_ENVIRONMENT
-    assert decide_tag(cfg, resolve_environment(cfg, "dev-1"), "latest", ["latest"]).reason == TagReason.NO_BUILD
+    assert (
+        decide_tag(cfg, resolve_environment(cfg, "dev-1", ACCOUNT), "latest", ["latest"]).reason == TagReason.NO_BUILD
+    )
 
 
 def test_env_tag_respects_docker_grammar_and_length() -> None:
-    env = resolve_environment(config(buildTagPattern=".+"), "prod-main")
+    env = resolve_environment(config(buildTagPattern=".+"), "prod-main", ACCOUNT)
     assert env is not None
     assert env_tag(env, "1234") == "Prod-1234"
     assert env_tag(env, "1" * 122) == "Prod-" + "1" * 122  # 127 characters
@@ -132,12 +134,12 @@ def test_parse_private_ecr_reference_with_tag_and_digest() -> None:
         ("public.ecr.aws/nginx/nginx:1", TagReason.NOT_ECR),
         ("ghcr.io/org/app:2", TagReason.NOT_ECR),
         ("localhost:5000/app:2", TagReason.NOT_ECR),
-        ("210987654321.dkr.ecr.us-east-1.amazonaws.com/api:1", TagReason.OTHER_ACCOUNT),
+        ("210987654321.dkr.ecr.us-east-1.amazonaws.com/api:1", TagReason.OTHER_REGISTRY),
         ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1", TagReason.OTHER_REGION),
     ],
 )
 def test_only_this_accounts_and_regions_ecr_images_are_ours(image: str, reason: str | None) -> None:
-    assert foreign_image_reason(parse_image_reference(image), "123456789012", "us-east-1") == reason
+    assert foreign_image_reason(parse_image_reference(image), "123456789012", ["us-east-1"]) == reason
 
 
 def test_registry_port_is_not_mistaken_for_a_tag() -> None:

@@ -21,7 +21,9 @@ from housekeeper.logic.worker import ConfigFailure, RepositorySyncFailed, prepar
 from housekeeper.operator.native_preview import native_preview
 
 from tests.fakes import (
+    ACCOUNT,
     CONFIG_PARAMETER,
+    REGION,
     SCHEDULED_EVENT,
     FakeEcr,
     FakeEcs,
@@ -32,6 +34,7 @@ from tests.fakes import (
     fake_sources,
     image_manifest,
     image_push,
+    one_place,
     parameter_change,
 )
 from tests.unit.sync_helpers import NOW, make_config, run_for
@@ -220,12 +223,13 @@ def test_the_shared_scanner_reuses_a_scan_within_its_ttl_only() -> None:
     ecs = FakeEcs()
     ecs.add_cluster("prod-main")
     settings = make_config().safety.in_use
-    scanner.scan(settings, fake_sources(ecs))
+    places = one_place(FakeEcr(), fake_sources(ecs))
+    scanner.scan(settings, places, [places.home])
     clock[0] = 59
-    scanner.scan(settings, fake_sources(ecs))
+    scanner.scan(settings, places, [places.home])
     assert ecs.calls.count("ListClusters") == 1
     clock[0] = 61
-    scanner.scan(settings, fake_sources(ecs))
+    scanner.scan(settings, places, [places.home])
     assert ecs.calls.count("ListClusters") == 2
 
 
@@ -252,7 +256,7 @@ def handle_sync_message(body: Any, prepared: SyncRun | ConfigFailure) -> SyncRes
 def test_events_become_triggers() -> None:
     assert trigger_from_event(parameter_change("Update")) == Trigger("config-change", None, CONFIG_PARAMETER, "Update")
     assert trigger_from_event(parameter_change("Delete")).deletes_config
-    assert trigger_from_event(image_push("shop/api")) == Trigger("push", "shop/api")
+    assert trigger_from_event(image_push("shop/api")) == Trigger("push", "shop/api", account=ACCOUNT, region=REGION)
     assert trigger_from_event(SCHEDULED_EVENT).kind == "sweep"
 
 
@@ -275,7 +279,14 @@ def planned(event: dict[str, Any], config: Any, ecr: FakeEcr) -> tuple[PlanOutco
     )
     sqs = FakeSqs()
     trigger = trigger_from_event(event)
-    outcome = plan_sync(trigger, config_parameter=CONFIG_PARAMETER, queue_url=QUEUE, ssm=ssm, ecr=ecr, sqs=sqs)
+    outcome = plan_sync(
+        trigger,
+        config_parameter=CONFIG_PARAMETER,
+        queue_url=QUEUE,
+        ssm=ssm,
+        places_for=lambda _: one_place(ecr),
+        sqs=sqs,
+    )
     return outcome, sqs
 
 
@@ -304,7 +315,7 @@ def test_the_sweep_queues_every_repository_in_scope() -> None:
 
 def test_a_push_queues_only_its_repository_and_only_in_scope() -> None:
     _, sqs = planned(image_push("team/app-03"), config_json(), many_repositories())
-    assert sqs.queues[QUEUE] == [{"repositoryName": "team/app-03", "trigger": "push"}]
+    assert sqs.queues[QUEUE] == [{"repositoryName": "team/app-03", "region": REGION, "trigger": "push"}]
     outcome, sqs = planned(image_push("legacy/old"), config_json(), many_repositories())
     assert (outcome.reason, sqs.queues) == ("NOT_IN_SCOPE", {})
 
@@ -344,7 +355,7 @@ def test_a_config_change_reads_the_parameter_past_any_cache() -> None:
             config_parameter=CONFIG_PARAMETER,
             queue_url=QUEUE,
             ssm=ssm,
-            ecr=FakeEcr(),
+            places_for=lambda _: one_place(FakeEcr()),
             sqs=FakeSqs(),
         )
     assert ssm.forced == [True, False]
@@ -374,7 +385,7 @@ def test_a_failed_repository_raises_after_recording_its_result(monkeypatch: pyte
 
 def test_an_unusable_config_skips_every_message_and_writes_nothing(ecr: FakeEcr) -> None:
     prepared = prepare_run(
-        ssm=FakeSsm({CONFIG_PARAMETER: "{}"}), config_parameter=CONFIG_PARAMETER, ecr=ecr, sources=fake_sources()
+        ssm=FakeSsm({CONFIG_PARAMETER: "{}"}), config_parameter=CONFIG_PARAMETER, places_for=lambda _: one_place(ecr)
     )
     assert isinstance(prepared, ConfigFailure)
     result = handle_sync_message(json.dumps({"repositoryName": "shop/api", "trigger": "sweep"}), prepared)
@@ -384,7 +395,7 @@ def test_an_unusable_config_skips_every_message_and_writes_nothing(ecr: FakeEcr)
 
 def test_the_worker_follows_the_config_mode(ecr: FakeEcr) -> None:
     ssm = FakeSsm({CONFIG_PARAMETER: json.dumps(config_json(mode="preview"))})
-    prepared = prepare_run(ssm=ssm, config_parameter=CONFIG_PARAMETER, ecr=ecr, sources=fake_sources())
+    prepared = prepare_run(ssm=ssm, config_parameter=CONFIG_PARAMETER, places_for=lambda _: one_place(ecr))
     assert isinstance(prepared, SyncRun)
     assert handle_sync_message({"repositoryName": "shop/api"}, prepared).action == "would_update"
 
@@ -492,6 +503,6 @@ def test_a_throttled_inventory_is_retried_by_sqs() -> None:
     sources = fake_sources()
     assert sources.lambdas is not None
     sources.lambdas.fail = Throttled("lambda:ListFunctions", "TooManyRequestsException", "slow down")  # type: ignore[attr-defined]
-    run = SyncRun(make_config(), ecr, sources, write=True, scanner=InventoryScanner(), now=NOW)
+    run = SyncRun(make_config(), one_place(ecr, sources), write=True, scanner=InventoryScanner(), now=NOW)
     result = sync_repository("shop/api", run)
     assert (result.action, result.reason, result.retryable) == ("failed", "INVENTORY_INCOMPLETE", True)

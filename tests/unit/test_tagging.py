@@ -23,7 +23,17 @@ from housekeeper.logic.tagging import (
     tag_deployment,
 )
 
-from tests.fakes import DOCKER_V2, FakeEcr, FakeEcs, ecr_image_uri, image_manifest
+from tests.fakes import (
+    ACCOUNT,
+    DOCKER_V2,
+    REGION,
+    FakeEcr,
+    FakeEcs,
+    ecr_image_uri,
+    fake_sources,
+    image_manifest,
+    one_place,
+)
 
 EVENTS = Path(__file__).parent.parent / "fixtures" / "events"
 CONFIG: Config = load_config(
@@ -46,6 +56,7 @@ def event(name: str = "deployment_completed.json", cluster: str = "prod-main", s
     loaded = copy.deepcopy(loaded)
     loaded["resources"] = [f"arn:aws:ecs:us-east-1:123456789012:service/{cluster}/{service}"]
     loaded["detail"]["deploymentId"] = DEPLOYMENT
+    loaded["account"], loaded["region"] = ACCOUNT, REGION  # the sample's own account is not the test registry's
     return loaded
 
 
@@ -64,7 +75,7 @@ def parse_deployment_event(raw: Any) -> Any:
 
 
 def run(raw: dict[str, Any], ecr: FakeEcr, ecs: FakeEcs) -> Any:
-    return tag_deployment(parse_deployment_event(raw), CONFIG, ecr, ecs)
+    return tag_deployment(parse_deployment_event(raw), CONFIG, one_place(ecr, fake_sources(ecs)))
 
 
 def test_completed_deployment_tags_the_digest_its_tasks_run() -> None:
@@ -126,8 +137,8 @@ def test_non_ecr_and_foreign_images_are_skipped_and_the_ecr_one_is_tagged() -> N
     assert by_reason == [
         (TagStatus.SKIPPED, "not-ecr-image"),
         (TagStatus.SKIPPED, "not-ecr-image"),
-        (TagStatus.SKIPPED, "other-account"),
-        (TagStatus.SKIPPED, "other-region"),
+        (TagStatus.SKIPPED, "other-region"),  # the registry's account, outside the registry regions
+        (TagStatus.SKIPPED, "other-registry"),  # another account's registry
         (TagStatus.TAGGED, ""),
     ]
 
@@ -243,9 +254,10 @@ def test_backfill_plans_then_applies_for_every_configured_cluster() -> None:
     ecs.run_task("staging-1", "web", [(ecr_image_uri("web", ":20"), web), ("nginx:1", None)], task_id="t3")
     ecs.run_task("sandbox", "x", [(ecr_image_uri("api", ":10"), api)], task_id="t4")
 
-    clusters = clusters_in_environments(CONFIG, ecs)
-    assert [c for c, _ in clusters] == ["prod-eu", "prod-main", "staging-1"]
-    plan = list(iter_backfill(CONFIG, ecr, ecs, clusters, apply=False))
+    places = one_place(ecr, fake_sources(ecs))
+    clusters = clusters_in_environments(CONFIG, places, [places.home])
+    assert [target.cluster for target in clusters] == ["prod-eu", "prod-main", "staging-1"]
+    plan = list(iter_backfill(CONFIG, places, clusters, apply=False))
     assert sorted((o.repository or o.image, o.tag, o.status) for o in plan) == [
         ("api", "Prod-10", TagStatus.WOULD_TAG),
         ("nginx:1", None, TagStatus.SKIPPED),
@@ -253,7 +265,7 @@ def test_backfill_plans_then_applies_for_every_configured_cluster() -> None:
     ]
     assert ecr.put_image_calls == []
 
-    applied = list(iter_backfill(CONFIG, ecr, ecs, clusters, apply=True))
+    applied = list(iter_backfill(CONFIG, places, clusters, apply=True))
     assert [o.status for o in applied if o.repository == "api"] == [TagStatus.TAGGED]
     assert ecr.tags_of_digest("api", api) == ("10", "Prod-10")
 
@@ -266,7 +278,7 @@ def test_a_deployment_asks_to_resync_only_the_repositories_of_this_registry_it_r
         ContainerOutcome(image="a", status="tagged", repository="shop/api"),
         ContainerOutcome(image="b", status="already_present", repository="shop/api"),
         ContainerOutcome(image="c", status="skipped", repository="shop/web", reason="no-build"),
-        ContainerOutcome(image="d", status="skipped", repository="other/app", reason="other-account"),
+        ContainerOutcome(image="d", status="skipped", repository="other/app", reason="other-registry"),
         ContainerOutcome(image="nginx:1", status="skipped", reason="not-ecr-image"),
     ]
     assert resync_requests(DeploymentResult(event, outcomes)) == [

@@ -238,6 +238,21 @@ class Boto3EcrGateway:
         return list(dict.fromkeys(deleted))
 
     # ------------------------------------------------------------------------------------ lifecycle policies
+    def get_repository_policy(self, repository: str) -> dict[str, Any] | None:
+        """The repository's permissions policy (who else may pull), or None when it has none."""
+        try:
+            with aws_call("ecr:GetRepositoryPolicy", repository):
+                text = self._ecr.get_repository_policy(repositoryName=repository)["policyText"]
+        except NotFound as exc:
+            if exc.code == "RepositoryPolicyNotFoundException":
+                return None
+            raise
+        try:
+            document = load_json(text, f"repository policy of {repository}")
+        except InvalidInput as exc:
+            raise AwsError("ecr:GetRepositoryPolicy", "InvalidPolicyText", str(exc), repository) from None
+        return document if isinstance(document, dict) else None
+
     def get_lifecycle_policy(self, repository: str) -> dict[str, Any] | None:
         """The repository's lifecycle policy as a dict, or None when it has none."""
         try:

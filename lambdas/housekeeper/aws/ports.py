@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from housekeeper.core.images import ImageRecord
+from housekeeper.core.places import Place
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,7 @@ class EcrGateway(Protocol):
     def start_lifecycle_preview(self, repository: str, policy: Mapping[str, Any]) -> None: ...
     def get_lifecycle_preview(self, repository: str) -> PreviewStatus: ...
     def batch_delete_images(self, repository: str, digests: Sequence[str]) -> list[str]: ...
+    def get_repository_policy(self, repository: str) -> dict[str, Any] | None: ...
 
 
 class EcsGateway(Protocol):
@@ -212,3 +214,26 @@ class FindingCounts:
 
 class InspectorGateway(Protocol):
     def findings_by_image(self, repository: str) -> dict[str, FindingCounts]: ...
+
+
+@dataclass(frozen=True)
+class InventorySources:
+    """The gateways the in-use inventory reads in one place; a source whose gateway is missing cannot be scanned
+    (and fails closed)."""
+
+    ecs: EcsGateway | None = None
+    lambdas: LambdaGateway | None = None
+    scheduler: SchedulerGateway | None = None
+    events: EventsGateway | None = None
+
+
+class Places(Protocol):
+    """The gateways of every place housekeeper works in: the registry's ECR per region, and the read-only views of
+    each account and region (the registry's own with its own credentials, a workload account's through its reader
+    role). Implementations cache what they build, so asking twice costs nothing."""
+
+    @property
+    def home(self) -> Place: ...
+    def registry(self, region: str) -> EcrGateway: ...
+    def ecs(self, place: Place) -> EcsGateway: ...
+    def sources(self, place: Place) -> InventorySources: ...

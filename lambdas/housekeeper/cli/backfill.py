@@ -25,8 +25,9 @@ def register(subparsers: Any) -> None:
         description=textwrap.fill(
             "Walk every ECS cluster whose name matches a configured environment, find the digests its tasks run "
             "now, and add <tagPrefix>-<build> to each (build from the image tag or the digest's ECR tags). "
-            "Without --yes nothing is written: the table shows what would be tagged. Images outside this "
-            "account's and region's ECR are skipped with a reason. Exit 1 if any image could not be tagged.",
+            "Without --yes nothing is written: the table shows what would be tagged. With workload accounts in the "
+            "config, their clusters are read through the reader role (narrow with --account and --region). Images "
+            "outside the registry's ECR are skipped with a reason. Exit 1 if any image could not be tagged.",
             width=80,
         ),
         epilog=(
@@ -38,19 +39,24 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     common.add_config_source_arguments(parser)
+    common.add_place_filters(parser)
     parser.add_argument("--yes", action="store_true", help="apply: add the tags (default: dry run)")
     add_output_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from housekeeper.core.places import filter_places
     from housekeeper.logic.tagging import TagStatus, clusters_in_environments, iter_backfill
 
+    common.check_place_filters(args)
     common.logs_to_stderr()
     config = common.load_config_from_args(args)
-    ecr, ecs = common.ecr_gateway(), common.ecs_gateway()
-    clusters = clusters_in_environments(config, ecs)
-    outcomes = list(iter_backfill(config, ecr, ecs, progress(clusters, "clusters"), apply=args.yes))
+    places = common.places(config.estate)
+    targets = filter_places(config.estate.places(places.home), args.account, args.region)
+    clusters = clusters_in_environments(config, places, targets)
+    outcomes = list(iter_backfill(config, places, progress(clusters, "clusters"), apply=args.yes))
+    many = common.many_places(config)
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -58,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
         print_json(
             {
                 "applied": bool(args.yes),
-                "clusters": [cluster for cluster, _ in clusters],
+                "clusters": [target.cluster for target in clusters],
+                "places": [str(target.place) for target in clusters],
                 "counts": counts,
                 "images": [o.to_dict() for o in outcomes],
             }
@@ -66,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         rows = [
             [
+                *([o.account, o.region] if many else []),
                 o.cluster,
                 o.service,
                 o.repository or o.image,
@@ -76,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             ]
             for o in outcomes
         ]
-        print_table(COLUMNS, rows)
+        print_table((("account", "region") if many else ()) + COLUMNS, rows)
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no images"
         mode = "applied" if args.yes else "dry run, nothing written; add --yes to tag"
         print(f"\n{len(clusters)} cluster(s): {summary} ({mode})", file=sys.stderr)

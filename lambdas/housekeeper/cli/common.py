@@ -25,10 +25,10 @@ from housekeeper.settings import CONFIG_PARAMETER_VARIABLE
 
 if TYPE_CHECKING:
     from housekeeper.aws.ecr import Boto3EcrGateway
-    from housekeeper.aws.ecs import Boto3EcsGateway
+    from housekeeper.aws.ports import Places
     from housekeeper.aws.ssm import Boto3SsmGateway
     from housekeeper.core.config import Config
-    from housekeeper.logic.inventory import InventorySources
+    from housekeeper.core.places import Estate
 
 # SSM parameter names: letters, digits, '_', '.', '-' and '/' (up to 1,011 characters), or the parameter's ARN.
 _PARAMETER_NAME = re.compile(
@@ -146,31 +146,49 @@ def ecr_gateway() -> Boto3EcrGateway:
     return Boto3EcrGateway()
 
 
-def ecs_gateway() -> Boto3EcsGateway:
-    from housekeeper.aws.ecs import Boto3EcsGateway
-
-    return Boto3EcsGateway()
-
-
 def ssm_gateway() -> Boto3SsmGateway:
     from housekeeper.aws.ssm import Boto3SsmGateway
 
     return Boto3SsmGateway()
 
 
-def inventory_sources() -> InventorySources:
-    """The gateways the in-use inventory reads: ECS, Lambda, EventBridge Scheduler and EventBridge."""
-    from housekeeper.aws.events import Boto3EventsGateway
-    from housekeeper.aws.lambda_functions import Boto3LambdaGateway
-    from housekeeper.aws.scheduler import Boto3SchedulerGateway
-    from housekeeper.logic.inventory import InventorySources
+def places(estate: Estate) -> Places:
+    """Every place of the config's estate: the registry's ECR per region, each account's read-only gateways (a
+    workload account through its reader role, so the operator's credentials must be allowed to assume it)."""
+    from housekeeper.aws.places import Boto3Places
 
-    return InventorySources(
-        ecs=ecs_gateway(),
-        lambdas=Boto3LambdaGateway(),
-        scheduler=Boto3SchedulerGateway(),
-        events=Boto3EventsGateway(),
+    return Boto3Places(estate)
+
+
+def add_place_filters(parser: argparse.ArgumentParser) -> None:
+    """`--account ID` and `--region NAME`, each repeatable: only these accounts' and regions' rows."""
+    parser.add_argument(
+        "--account", action="append", default=[], metavar="ACCOUNT_ID", help="only this account (repeatable)"
     )
+    parser.add_argument("--region", action="append", default=[], metavar="REGION", help="only this region (repeatable)")
+
+
+def check_place_filters(args: argparse.Namespace) -> None:
+    """--account and --region against AWS's grammars, before any call."""
+    from housekeeper.core.names import is_account_id, is_region
+
+    problems = [
+        Problem("--account", f"{ascii(a)[:40]} is not an AWS account id (12 digits)")
+        for a in args.account
+        if not is_account_id(a)
+    ] + [Problem("--region", f"{ascii(r)[:40]} is not an AWS region name") for r in args.region if not is_region(r)]
+    if problems:
+        raise InvalidInput("arguments", problems)
+
+
+def wanted(args: argparse.Namespace, account: str, region: str) -> bool:
+    """Does this account and region pass the --account and --region filters?"""
+    return (not args.account or account in args.account) and (not args.region or region in args.region)
+
+
+def many_places(config: Config) -> bool:
+    """Show account and region columns? Only when the config names workload accounts or several regions."""
+    return bool(config.estate.accounts) or len(config.estate.regions) > 1
 
 
 class _CurrentStderr:

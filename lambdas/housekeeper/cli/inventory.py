@@ -4,7 +4,11 @@ It runs the same scan as the sync worker (ECS tasks and services, Lambda image f
 EventBridge rules, optionally recent task definition revisions; `safety.inUse` in the config says which), then
 finds each image in its repository: by the digest the consumer reports, else by its tag as ECR holds it now.
 
-Exit codes: 0 ok; 1 a source of the inventory could not be read (INVENTORY_INCOMPLETE) or an AWS error; 2 bad input.
+With workload accounts or several regions in the config, every place is read (a workload account through its
+reader role) and the table gains account and region columns; `--account` and `--region` narrow what is read.
+
+Exit codes: 0 ok; 1 a source of the inventory could not be read (INVENTORY_INCOMPLETE: what could be read is still
+shown, and each unreadable place is named) or an AWS error; 2 bad input.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from housekeeper.cli import common
 from housekeeper.cli.commands import HELP
-from housekeeper.cli.output import EXIT_OK, add_output_argument, print_json, print_table
+from housekeeper.cli.output import EXIT_FAILURE, EXIT_OK, add_output_argument, print_json, print_table
 
 if TYPE_CHECKING:
     from housekeeper.logic.inventory import RepositoryUses
@@ -52,6 +56,7 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     common.add_config_source_arguments(parser)
+    common.add_place_filters(parser)
     parser.add_argument(
         "--repository", action="append", metavar="GLOB", default=[], help="only repositories matching this glob"
     )
@@ -60,54 +65,73 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from housekeeper.logic.inventory import resolve_inventory, scan_inventory
+    from housekeeper.core.places import filter_places
+    from housekeeper.logic.inventory import resolve_inventory, scan_places
 
     common.check_globs(args.repository)
+    common.check_place_filters(args)
     common.logs_to_stderr()
     config = common.load_config_from_args(args)
     if not config.safety.protect_in_use:
         print("note: safety.protectInUse is false: the sync does not use this inventory", file=sys.stderr)
-    inventory = scan_inventory(config.safety.in_use, common.inventory_sources())
-    repositories = resolve_inventory(inventory, common.ecr_gateway(), args.repository)
+    places = common.places(config.estate)
+    targets = filter_places(config.estate.places(places.home), args.account, args.region)
+    inventory = scan_places(config.safety.in_use, places, targets)
+    regions = config.estate.registry_regions(places.home.region)
+    repositories = resolve_inventory(inventory, places, regions, args.repository)
     if args.output == "json":
         print_json(
             {
                 "sources": list(inventory.sources),
+                "places": [str(place) for place in inventory.places],
+                "unreadable": [
+                    {"place": str(u.place), "source": u.source, "error": str(u.error)} for u in inventory.unreadable
+                ],
                 "repositories": [_repository_dict(r) for r in repositories],
             }
         )
-        return EXIT_OK
+    else:
+        _print_table(repositories, many=common.many_places(config))
+        images = sum(len(r.images) for r in repositories)
+        read = len(inventory.places) - len({u.place for u in inventory.unreadable})
+        consumers = len({u.consumer for r in repositories for i in r.images for u in i.uses})
+        print(
+            f"\n{images} image(s) in use in {len(repositories)} repositories, by {consumers} consumer(s); "
+            f"sources read: {', '.join(inventory.sources) or 'none'}; places read: {read} of {len(inventory.places)}",
+            file=sys.stderr,
+        )
+    for unreadable in inventory.unreadable:
+        print(f"error: INVENTORY_INCOMPLETE: could not read {unreadable}", file=sys.stderr)
+    return EXIT_FAILURE if inventory.unreadable else EXIT_OK
+
+
+def _print_table(repositories: list[RepositoryUses], *, many: bool) -> None:
     rows: list[list[Any]] = []
     for repository in repositories:
         for resolved in repository.images:
             for use in resolved.uses:
-                rows.append(
-                    [
-                        repository.repository,
-                        resolved.digest[:19],
-                        ", ".join(resolved.tags) or "<untagged>",
-                        use.consumer,
-                        use.source,
-                        _short(use.image),
-                    ]
-                )
+                where = [use.place.account if use.place else "", use.place.region if use.place else ""]
+                row = [
+                    repository.repository,
+                    resolved.digest[:19],
+                    ", ".join(resolved.tags) or "<untagged>",
+                    use.consumer,
+                    use.source,
+                    _short(use.image),
+                ]
+                rows.append([*where, repository.region, *row] if many else row)
         for use in repository.unresolved:
-            where = "repository not found" if repository.missing else "not in ECR now"
-            rows.append([repository.repository, f"({where})", "", use.consumer, use.source, _short(use.image)])
-    print_table(COLUMNS, rows)
-    images = sum(len(r.images) for r in repositories)
-    consumers = len({u.consumer for r in repositories for i in r.images for u in i.uses})
-    print(
-        f"\n{images} image(s) in use in {len(repositories)} repositories, by {consumers} consumer(s); "
-        f"sources read: {', '.join(inventory.sources) or 'none'}",
-        file=sys.stderr,
-    )
-    return EXIT_OK
+            state = "repository not found" if repository.missing else "not in ECR now"
+            row = [repository.repository, f"({state})", "", use.consumer, use.source, _short(use.image)]
+            where = [use.place.account if use.place else "", use.place.region if use.place else ""]
+            rows.append([*where, repository.region, *row] if many else row)
+    print_table(("account", "region", "registry region", *COLUMNS) if many else COLUMNS, rows)
 
 
 def _repository_dict(repository: RepositoryUses) -> dict[str, Any]:
     return {
         "repository": repository.repository,
+        "region": repository.region,
         "missing": repository.missing,
         "images": [image.to_dict() for image in repository.images],
         "unresolved": [{"consumer": u.consumer, "source": u.source, "image": u.image} for u in repository.unresolved],

@@ -60,6 +60,7 @@ def register(subparsers: Any) -> None:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         common.add_config_source_arguments(parser)
+        common.add_place_filters(parser)
         parser.add_argument(
             "--repository",
             action="append",
@@ -86,23 +87,35 @@ def run(args: argparse.Namespace) -> int:
     from housekeeper.operator.native_preview import native_preview
 
     common.check_globs(args.repository)
+    common.check_place_filters(args)
     common.logs_to_stderr()
     config = common.load_config_from_args(args)
     write = bool(getattr(args, "yes", False))
-    ecr = common.ecr_gateway()
-    sync_run = SyncRun(config, ecr, common.inventory_sources(), write=write, scanner=InventoryScanner())
+    places = common.places(config.estate)
+    # The inventory always covers every place: a filter narrows the rows, never what counts as in use.
+    sync_run = SyncRun(config, places, write=write, scanner=InventoryScanner())
     for relaxation in config.safety.relaxations():
         print(f"warning: safety relaxed: {relaxation}", file=sys.stderr)
-    names = list(repositories_in_scope(ecr, config, args.repository))
+    home = places.home
+    targets = [
+        (region, name)
+        for region in sync_run.registry_regions()
+        if common.wanted(args, home.account, region)
+        for name in repositories_in_scope(places.registry(region), config, args.repository)
+    ]
     results: list[SyncResult] = []
-    previews: dict[str, PreviewComparison] = {}
-    for name in progress(names, "repositories"):
-        result = sync_repository(name, sync_run, trigger=TriggerKind.MANUAL, keep_assessment=args.native_preview)
+    previews: dict[tuple[str, str], PreviewComparison] = {}
+    for region, name in progress(targets, "repositories"):
+        result = sync_repository(
+            name, sync_run, region=region, trigger=TriggerKind.MANUAL, keep_assessment=args.native_preview
+        )
         if result.assessment is not None:
-            previews[name] = native_preview(ecr, name, result.assessment.desired, result.assessment.evaluation)
+            assessment = result.assessment
+            ecr = places.registry(region)
+            previews[(region, name)] = native_preview(ecr, name, assessment.desired, assessment.evaluation)
         # Drop the images and evaluation at once: a plan over thousands of repositories stays small.
         results.append(replace(result, assessment=None))
-    _print(args, config, results, previews, write)
+    _print(args, config, home.account, results, previews, write)
     blocked_or_failed = any(r.action in (Action.BLOCKED, Action.FAILED, Action.AT_RISK) for r in results)
     # A native preview that could not run is a cross-check that failed; a difference is reported, not fatal.
     return EXIT_FAILURE if blocked_or_failed or not all(p.ran for p in previews.values()) else EXIT_OK
@@ -118,21 +131,25 @@ def _counts(results: list[SyncResult]) -> dict[str, int]:
 def _print(
     args: argparse.Namespace,
     config: Config,
+    account: str,
     results: list[SyncResult],
-    previews: dict[str, PreviewComparison],
+    previews: dict[tuple[str, str], PreviewComparison],
     write: bool,
 ) -> None:
     counts = _counts(results)
     if args.output == "json":
         repositories: list[dict[str, Any]] = []
         for result in results:
-            item = result.to_dict()
-            if result.repository in previews:
-                item["nativePreview"] = previews[result.repository].to_dict()
+            item = {"account": account, **result.to_dict()}
+            if (result.region, result.repository) in previews:
+                item["nativePreview"] = previews[(result.region, result.repository)].to_dict()
             repositories.append(item)
         print_json({"applied": write, "mode": config.mode, "counts": counts, "repositories": repositories})
         return
-    print_table(COLUMNS, [_row(result) for result in results])
+    if common.many_places(config):
+        print_table(("account", "region", *COLUMNS), [[account, r.region, *_row(r)] for r in results])
+    else:
+        print_table(COLUMNS, [_row(result) for result in results])
     _print_details(results)
     if previews:
         _print_previews(previews)
@@ -179,11 +196,12 @@ def _print_details(results: list[SyncResult]) -> None:
             )
 
 
-def _print_previews(previews: dict[str, PreviewComparison]) -> None:
+def _print_previews(previews: dict[tuple[str, str], PreviewComparison]) -> None:
     print_table(
-        ("repository", "ECR preview", "ECR", "offline", "only in ECR", "only offline", "different"),
+        ("region", "repository", "ECR preview", "ECR", "offline", "only in ECR", "only offline", "different"),
         [
             [
+                region,
                 name,
                 "matches" if p.matches else (p.error or "DIFFERS"),
                 p.ecr_count,
@@ -192,6 +210,6 @@ def _print_previews(previews: dict[str, PreviewComparison]) -> None:
                 len(p.only_offline),
                 len(p.different),
             ]
-            for name, p in previews.items()
+            for (region, name), p in previews.items()
         ],
     )

@@ -52,6 +52,7 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     common.add_config_source_arguments(parser)
+    common.add_place_filters(parser)
     parser.add_argument(
         "--repository",
         action="append",
@@ -90,7 +91,7 @@ def print_report_table(report: Report) -> None:
     )
     rows = [
         (
-            repo.repository,
+            repo.label,
             f"{repo.before.images:,}",
             f"{repo.after.images:,}",
             _gb(repo.before.bytes),
@@ -121,28 +122,36 @@ def print_report_table(report: Report) -> None:
     print_table(headers, rows)
     for repo in report.repositories:
         if repo.note:
-            print(f"note: {repo.repository}: {repo.note}", file=sys.stderr)
+            print(f"note: {repo.label}: {repo.note}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
     from housekeeper.aws.inspector import Boto3InspectorGateway
-    from housekeeper.logic.inventory import scan_inventory
-    from housekeeper.operator.report import build_report, desired_policy_outcome, protected_policy_outcome
+    from housekeeper.aws.session import client
+    from housekeeper.logic.inventory import InventoryIncomplete, scan_places
+    from housekeeper.operator.report import build_regional_report, desired_policy_outcome, protected_policy_outcome
     from housekeeper.operator.report_html import render_html
 
     common.check_globs(args.repository)
-
+    common.check_place_filters(args)
     common.logs_to_stderr()
     now = common.now_from_argument(args.now)
     config: Config = common.load_config_from_args(args)
+    places = common.places(config.estate)
+    home = places.home
     planner: Planner = desired_policy_outcome
     if config.safety.protect_in_use:  # "after" is what the sync would write: in-use images protected
-        planner = protected_policy_outcome(scan_inventory(config.safety.in_use, common.inventory_sources()))
-    report = build_report(
+        inventory = scan_places(config.safety.in_use, places, config.estate.places(home))
+        if inventory.unreadable:
+            raise InventoryIncomplete(inventory.unreadable)
+        planner = protected_policy_outcome(inventory)
+    regions = [r for r in config.estate.registry_regions(home.region) if common.wanted(args, home.account, r)]
+    report = build_regional_report(
         config,
-        common.ecr_gateway(),
-        Boto3InspectorGateway(),
+        places,
+        lambda region: Boto3InspectorGateway(client("inspector2", region)),
         now,
+        regions,
         patterns=args.repository,
         planner=planner,
         each=lambda names: progress(names, "repositories"),

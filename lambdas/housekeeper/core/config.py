@@ -16,7 +16,8 @@ from typing import Any, Literal
 from housekeeper.core.compiler import compile_policy_for
 from housekeeper.core.errors import ConfigInvalid, InvalidInput, Problem
 from housekeeper.core.jsonio import load_json
-from housekeeper.core.names import TAG_PATTERN, has_control_characters
+from housekeeper.core.names import TAG_PATTERN, has_control_characters, is_account_id, is_region, is_role_name
+from housekeeper.core.places import DEFAULT_READER_ROLE, Estate, WorkloadAccount
 from housekeeper.core.policy import validate_policy
 from housekeeper.core.regex_safety import regex_problem
 from housekeeper.core.rules import MAX_WILDCARDS as MAX_WILDCARDS
@@ -57,6 +58,9 @@ class Environment:
     tag_prefix: str
     keep: int
     clusters: tuple[str, ...] = ()
+    # Workload account ids: a deployment in one of them belongs to this environment (with `clusters`, both must
+    # match). The registry's own account may be listed too.
+    accounts: tuple[str, ...] = ()
 
     @property
     def tag_stem(self) -> str:
@@ -65,6 +69,15 @@ class Environment:
 
     def matches_cluster(self, cluster_name: str) -> bool:
         return any(fnmatchcase(cluster_name, pattern) for pattern in self.clusters)
+
+    def matches(self, account: str, cluster_name: str) -> bool:
+        """Does a deployment of `cluster_name` in `account` belong here? Every selector the environment names
+        must match, and one with no selector matches nothing."""
+        if not (self.clusters or self.accounts):
+            return False
+        if self.accounts and account not in self.accounts:
+            return False
+        return not self.clusters or self.matches_cluster(cluster_name)
 
 
 @dataclass(frozen=True)
@@ -201,6 +214,7 @@ class Config:
     repositories: RepositoryScope = field(default_factory=RepositoryScope)
     overrides: tuple[Override, ...] = ()
     safety: Safety = field(default_factory=Safety)
+    estate: Estate = field(default_factory=Estate)
 
     @property
     def enforcing(self) -> bool:
@@ -251,10 +265,13 @@ TOP_LEVEL_KEYS = (
     "repositories",
     "overrides",
     "safety",
+    "accounts",
+    "regions",
     "$schema",
     "description",
 )
-ENVIRONMENT_KEYS = ("name", "tagPrefix", "keep", "clusters")
+ENVIRONMENT_KEYS = ("name", "tagPrefix", "keep", "clusters", "accounts")
+ACCOUNT_KEYS = ("id", "regions", "roleName")
 UNTAGGED_KEYS = ("expireAfterDays",)
 CATCH_ALL_KEYS = ("expireAfterDays", "archiveAfterDays", "expireArchivedAfterDays")
 REPOSITORIES_KEYS = ("include", "exclude")
@@ -404,6 +421,7 @@ def _parse_config(data: Any, c: _Collector) -> Config | None:
     repositories = _parse_repositories(root.get("repositories", {}), c)
     overrides = _parse_overrides(root.get("overrides", []), environments, c)
     safety = _parse_safety(root.get("safety", {}), c)
+    estate = _parse_estate(root, c)
 
     if c.problems or environments is None or catch_all is None:
         return None
@@ -418,6 +436,7 @@ def _parse_config(data: Any, c: _Collector) -> Config | None:
         repositories=repositories or RepositoryScope(),
         overrides=overrides,
         safety=safety or Safety(),
+        estate=estate,
     )
 
 
@@ -493,12 +512,75 @@ def _parse_environments(value: Any, c: _Collector) -> tuple[Environment, ...] | 
             prefixes.setdefault(prefix, index)
         keep = c.integer(obj["keep"], f"{path}.keep", minimum=1, maximum=MAX_COUNT) if "keep" in obj else None
         clusters = c.string_list(obj.get("clusters", []), f"{path}.clusters", c.glob)
-        if name is not None and prefix is not None and keep is not None and clusters is not None:
-            environments.append(Environment(name=name, tag_prefix=prefix, keep=keep, clusters=clusters))
+        accounts = _parse_account_ids(obj.get("accounts", []), f"{path}.accounts", c)
+        selectors = (clusters, accounts)
+        if name is not None and prefix is not None and keep is not None and None not in selectors:
+            environments.append(Environment(name, prefix, keep, clusters or (), accounts or ()))
     _check_overlapping_prefixes(prefixes, c)
     if len(environments) != len(value):
         return None
     return tuple(environments)
+
+
+def _parse_estate(root: Mapping[str, Any], c: _Collector) -> Estate:
+    """`accounts` (the workload accounts) and `regions` (the registry regions)."""
+    return Estate(
+        accounts=_parse_accounts(root.get("accounts", []), c) or (),
+        regions=_parse_regions(root.get("regions", []), "$.regions", c) or (),
+    )
+
+
+def _parse_account_ids(value: Any, path: str, c: _Collector) -> tuple[str, ...] | None:
+    def check(account: str, item_path: str) -> None:
+        if not is_account_id(account):
+            c.add(item_path, f"{ascii(account)[:40]} is not an AWS account id (12 digits, as a string)")
+
+    accounts = c.string_list(value, path, check)
+    if accounts is not None:
+        _check_unique(accounts, path, "account", c)
+    return accounts
+
+
+def _parse_regions(value: Any, path: str, c: _Collector) -> tuple[str, ...] | None:
+    def check(region: str, item_path: str) -> None:
+        if not is_region(region):
+            c.add(item_path, f"{ascii(region)[:40]} is not an AWS region name (e.g. eu-west-1)")
+
+    regions = c.string_list(value, path, check)
+    if regions is not None:
+        _check_unique(regions, path, "region", c)
+    return regions
+
+
+def _parse_accounts(value: Any, c: _Collector) -> tuple[WorkloadAccount, ...] | None:
+    """`accounts`: the workload accounts, each `{"id", "regions"?, "roleName"?}`."""
+    if not isinstance(value, list):
+        c.add("$.accounts", f"must be a list of accounts, got {type_name(value)}")
+        return None
+    accounts: list[WorkloadAccount] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(value):
+        path = f"$.accounts[{index}]"
+        obj = c.object(item, path)
+        if obj is None:
+            continue
+        c.check_keys(obj, ACCOUNT_KEYS, path)
+        account_id = c.string(obj.get("id"), f"{path}.id")
+        if account_id is not None:
+            if not is_account_id(account_id):
+                c.add(f"{path}.id", f"{ascii(account_id)[:40]} is not an AWS account id (12 digits, as a string)")
+            elif account_id in seen:
+                c.add(f"{path}.id", f"duplicate account '{account_id}' (also at $.accounts[{seen[account_id]}])")
+            seen.setdefault(account_id, index)
+        regions = _parse_regions(obj.get("regions", []), f"{path}.regions", c)
+        role_name = c.string(obj.get("roleName", DEFAULT_READER_ROLE), f"{path}.roleName")
+        if role_name is not None and not is_role_name(role_name):
+            c.add(
+                f"{path}.roleName", f"{ascii(role_name)[:70]} is not an IAM role name ([A-Za-z0-9+=,.@_-], 64 at most)"
+            )
+        if account_id is not None and regions is not None and role_name is not None:
+            accounts.append(WorkloadAccount(account_id, regions, role_name))
+    return tuple(accounts) if len(accounts) == len(value) else None
 
 
 def _check_tag_prefix(prefix: str, path: str, c: _Collector) -> None:
@@ -725,7 +807,13 @@ def dump_config(config: Config) -> dict[str, Any]:
         "version": config.version,
         "mode": config.mode,
         "environments": [
-            {"name": e.name, "tagPrefix": e.tag_prefix, "keep": e.keep, "clusters": list(e.clusters)}
+            {
+                "name": e.name,
+                "tagPrefix": e.tag_prefix,
+                "keep": e.keep,
+                "clusters": list(e.clusters),
+                **({"accounts": list(e.accounts)} if e.accounts else {}),
+            }
             for e in config.environments
         ],
         "buildTagPattern": config.build_tag_pattern,
@@ -734,6 +822,8 @@ def dump_config(config: Config) -> dict[str, Any]:
         "repositories": {"include": list(config.repositories.include), "exclude": list(config.repositories.exclude)},
         "overrides": [],
         "safety": _dump_safety(config.safety),
+        "accounts": [{"id": a.id, "regions": list(a.regions), "roleName": a.role_name} for a in config.estate.accounts],
+        "regions": list(config.estate.regions),
     }
     if config.untagged is not None:
         out["untagged"] = {"expireAfterDays": config.untagged.expire_after_days}

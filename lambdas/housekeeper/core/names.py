@@ -38,3 +38,21 @@ def is_digest(text: str) -> bool:
 def has_control_characters(text: str) -> bool:
     """Characters that would break a table, a log line or a terminal: C0/C1 controls, DEL, lone surrogates."""
     return not text.isprintable() or any("\ud800" <= char <= "\udfff" for char in text)
+
+
+# AWS account ids, region names and IAM role names (CreateRole: [\w+=,.@-], 64 characters at most).
+ACCOUNT_ID_RE = re.compile(r"[0-9]{12}")
+REGION_RE = re.compile(r"[a-z]{2,4}(?:-[a-z]+)+-[0-9]{1,2}")
+ROLE_NAME_RE = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+
+
+def is_account_id(text: str) -> bool:
+    return ACCOUNT_ID_RE.fullmatch(text) is not None
+
+
+def is_region(text: str) -> bool:
+    return REGION_RE.fullmatch(text) is not None
+
+
+def is_role_name(text: str) -> bool:
+    return ROLE_NAME_RE.fullmatch(text) is not None

@@ -15,7 +15,7 @@ Rules (documented in docs/tagging.md):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -31,8 +31,9 @@ class TagReason(StrEnum):
     NO_BUILD = "no-build"  # neither the reference tag nor the digest's ECR tags match buildTagPattern
     INVALID_TAG = "invalid-tag"  # <tagPrefix>-<build> breaks Docker's tag grammar
     NOT_ECR = "not-ecr-image"  # Docker Hub, public ECR or another registry
-    OTHER_ACCOUNT = "other-account"  # a private ECR registry of another account
-    OTHER_REGION = "other-region"  # this account's ECR, in another region
+    OTHER_REGISTRY = "other-registry"  # a private ECR registry of another account
+    OTHER_REGION = "other-region"  # the registry's account, in a region that is not a registry region
+    UNKNOWN_ACCOUNT = "unknown-account"  # a deployment in an account the config does not list
     NO_DIGEST = "no-digest"  # the image's digest could not be resolved (the tag is gone from ECR)
     IMAGE_NOT_FOUND = "image-not-found"  # the digest is no longer in the repository
     SUPERSEDED = "deployment-superseded"  # a newer deployment replaced this one before we looked
@@ -45,8 +46,9 @@ SKIP_REASONS: tuple[str, ...] = (
     TagReason.NO_BUILD,
     TagReason.INVALID_TAG,
     TagReason.NOT_ECR,
-    TagReason.OTHER_ACCOUNT,
+    TagReason.OTHER_REGISTRY,
     TagReason.OTHER_REGION,
+    TagReason.UNKNOWN_ACCOUNT,
     TagReason.NO_DIGEST,
     TagReason.IMAGE_NOT_FOUND,
     TagReason.SUPERSEDED,
@@ -109,20 +111,21 @@ def parse_image_reference(image: str) -> ImageReference:
     )
 
 
-def foreign_image_reason(reference: ImageReference, account: str, region: str) -> str | None:
-    """Why an image is not ours to tag (not in this account's and region's ECR), or None when it is."""
+def foreign_image_reason(reference: ImageReference, account: str, regions: Collection[str]) -> str | None:
+    """Why an image is not ours to tag (not in the registry account's ECR in a registry region), or None."""
     if not reference.is_private_ecr:
         return TagReason.NOT_ECR
     if reference.account != account:
-        return TagReason.OTHER_ACCOUNT
-    if reference.region != region:
+        return TagReason.OTHER_REGISTRY
+    if reference.region not in regions:
         return TagReason.OTHER_REGION
     return None
 
 
-def resolve_environment(config: Config, cluster: str) -> Environment | None:
-    """The first environment, in config order, with a `clusters` glob that matches the cluster name."""
-    return next((env for env in config.environments if env.matches_cluster(cluster)), None)
+def resolve_environment(config: Config, cluster: str, account: str) -> Environment | None:
+    """The first environment, in config order, that the deployment's account and cluster match (every selector
+    the environment names: its `accounts`, its `clusters` globs)."""
+    return next((env for env in config.environments if env.matches(account, cluster)), None)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ import sys
 from typing import Any
 
 from housekeeper.core import config as model
+from housekeeper.core.names import ACCOUNT_ID_RE, REGION_RE, ROLE_NAME_RE
+from housekeeper.core.places import DEFAULT_READER_ROLE
 
 
 def _closed(properties: dict[str, Any], keys: tuple[str, ...], **extra: Any) -> dict[str, Any]:
@@ -103,6 +105,37 @@ def _safety() -> dict[str, Any]:
 
 
 _REPOSITORY_GLOBS: dict[str, Any] = {"type": "array", "items": {"type": "string", "minLength": 1}}
+_ACCOUNT_IDS: dict[str, Any] = {
+    "type": "array",
+    "uniqueItems": True,
+    "items": {"type": "string", "pattern": f"^{ACCOUNT_ID_RE.pattern}$"},
+}
+_REGIONS: dict[str, Any] = {
+    "type": "array",
+    "uniqueItems": True,
+    "items": {"type": "string", "pattern": f"^{REGION_RE.pattern}$"},
+}
+
+
+def _account() -> dict[str, Any]:
+    return _closed(
+        {
+            "id": {"type": "string", "pattern": f"^{ACCOUNT_ID_RE.pattern}$", "description": "The account id."},
+            "regions": {
+                **_REGIONS,
+                "default": [],
+                "description": "Where it runs images; empty means the registry regions.",
+            },
+            "roleName": {
+                "type": "string",
+                "pattern": f"^{ROLE_NAME_RE.pattern}$",
+                "default": DEFAULT_READER_ROLE,
+                "description": "The read-only role the hub assumes there (the spoke stack's).",
+            },
+        },
+        model.ACCOUNT_KEYS,
+        required=["id"],
+    )
 
 
 def _environment() -> dict[str, Any]:
@@ -125,6 +158,12 @@ def _environment() -> dict[str, Any]:
                 "type": "array",
                 "items": {"type": "string", "minLength": 1},
                 "description": "Glob patterns on the ECS cluster name that belong to this environment.",
+                "default": [],
+            },
+            "accounts": {
+                **_ACCOUNT_IDS,
+                "description": "Account ids whose deployments belong to this environment (with clusters: both must "
+                "match).",
                 "default": [],
             },
         },
@@ -239,6 +278,17 @@ def _root() -> dict[str, Any]:
                 "description": "Applied in listed order to repositories matching their globs.",
             },
             "safety": _safety(),
+            "accounts": {
+                "type": "array",
+                "items": {"$ref": "#/$defs/account"},
+                "default": [],
+                "description": "Workload accounts that run the registry's images; the registry's own is always read.",
+            },
+            "regions": {
+                **_REGIONS,
+                "default": [],
+                "description": "Registry regions whose repositories get policies; empty means the hub's region.",
+            },
         },
         model.TOP_LEVEL_KEYS,
         required=["environments", "catchAll"],
@@ -256,6 +306,7 @@ def config_json_schema() -> dict[str, Any]:
             "untagged": _untagged(),
             "catchAll": _catch_all(),
             "override": _override(),
+            "account": _account(),
         },
     }
 

@@ -5,8 +5,9 @@ checks the fields each trigger needs and hands logic a `Trigger`, a `DeploymentE
 cannot use raises MalformedEvent naming the JSON path, so a bad event fails the invocation (and, after EventBridge's or
 SQS's retries, ends in the DLQ) without anything being written.
 
-Why the data classes and not Powertools' parser: the parser needs pydantic, which costs the cold start more than the
-whole of this package (docs/PERFORMANCE.md has the figures), and every check here is a field or two.
+Why the data classes and not Powertools' parser (pydantic, which the public layer ships): importing the parser adds
+about 95 ms (a quarter) to every handler's cold start, for checks of a field or two per event that cost microseconds
+either way (docs/PERFORMANCE.md, "Event parsing").
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from housekeeper.core.errors import InvalidInput, MalformedEvent
 from housekeeper.core.jsonio import load_json
+from housekeeper.core.names import is_account_id, is_region
 from housekeeper.logic import plan
 from housekeeper.logic.outcomes import TriggerKind
 from housekeeper.logic.tagging import COMPLETED, DeploymentEvent
@@ -64,7 +66,8 @@ def sync_trigger(event: EventBridgeEvent, config_parameter: str | None) -> plan.
         return plan.config_change(name, operation, config_parameter)
     if detail_type == ECR_IMAGE_ACTION:
         repository = _text(detail, "repository-name", "an ECR Image Action")
-        return plan.image_pushed(repository, detail.get("action-type"), detail.get("result"))
+        account, region = _where(event)
+        return plan.image_pushed(repository, detail.get("action-type"), detail.get("result"), account, region)
     raise MalformedEvent(f"unsupported event: detail-type {detail_type!r}", "$.detail-type")
 
 
@@ -85,7 +88,18 @@ def deployment(event: EventBridgeEvent) -> DeploymentEvent:
         raise MalformedEvent("the event names no service: 'resources[0]' (the service ARN) is missing", "$.resources")
     cluster, service = _cluster_and_service(resources[0])
     deployment_id = _text(detail, "deploymentId", "a completed deployment")
-    return DeploymentEvent(event_id, event_name, resources[0], cluster, service, deployment_id)
+    account, region = _where(event)
+    return DeploymentEvent(event_id, event_name, resources[0], cluster, service, deployment_id, account, region)
+
+
+def _where(event: EventBridgeEvent) -> tuple[str | None, str | None]:
+    """The event's `account` and `region`: where it happened (absent in hand-made test events: the home place)."""
+    account, region = event.get("account"), event.get("region")
+    if account is not None and not (isinstance(account, str) and is_account_id(account)):
+        raise MalformedEvent(f"'account' must be a 12-digit account id, got {account!r}", "$.account")
+    if region is not None and not (isinstance(region, str) and is_region(region)):
+        raise MalformedEvent(f"'region' must be an AWS region name, got {region!r}", "$.region")
+    return account, region
 
 
 def _cluster_and_service(service_arn: str) -> tuple[str, str]:

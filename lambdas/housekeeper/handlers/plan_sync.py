@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from housekeeper.handlers import events
 from housekeeper.handlers._metrics import record_plan_outcome
-from housekeeper.handlers._runtime import config_parameter_name, ecr_gateway, message_sink, ssm_gateway, sync_queue_url
+from housekeeper.handlers._runtime import config_parameter_name, message_sink, places, ssm_gateway, sync_queue_url
 from housekeeper.logic.plan import plan_sync
 from housekeeper.observability import logger, metrics, tracer
 
@@ -30,7 +30,7 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
         config_parameter=parameter,
         queue_url=sync_queue_url() or "",
         ssm=ssm_gateway(),
-        ecr=ecr_gateway(),
+        places_for=places,
         sqs=message_sink(parameter),
     )
     record_plan_outcome(outcome, parameter)

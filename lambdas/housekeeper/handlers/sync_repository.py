@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from housekeeper.handlers import _metrics, events
-from housekeeper.handlers._runtime import config_parameter_name, ecr_gateway, inventory_sources, ssm_gateway
+from housekeeper.handlers._runtime import config_parameter_name, places, ssm_gateway
 from housekeeper.logic.inventory import shared_scanner
 from housekeeper.logic.sync import SyncRun
 from housekeeper.logic.worker import ConfigFailure, prepare_run, process
@@ -37,8 +37,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     prepared = prepare_run(
         ssm=ssm_gateway(),
         config_parameter=parameter,
-        ecr=ecr_gateway(),
-        sources=inventory_sources(),
+        places_for=places,
         scanner=shared_scanner,
         force_fetch=events.asks_for_fresh_config(SQSEvent(event)),
     )

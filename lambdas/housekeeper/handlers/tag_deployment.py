@@ -1,5 +1,9 @@
 """Lambda: on `ECS Deployment State Change` SERVICE_DEPLOYMENT_COMPLETED, tag what the deployment runs.
 
+Events come from the registry account's own bus, and from workload accounts through the hub's event bus (the spoke
+stack forwards them, keeping the workload account's id in `account`); the service is read there through the
+account's reader role.
+
 With HOUSEKEEPER_SYNC_QUEUE_URL set, it then queues a policy sync of each repository the deployment runs an image of:
 a rollback's image is protected by the stored lifecycle policy within seconds, not at the next daily sweep.
 
@@ -20,14 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from housekeeper import observability as obs
 from housekeeper.handlers import events
 from housekeeper.handlers._metrics import record_tagging
-from housekeeper.handlers._runtime import (
-    config_parameter_name,
-    ecr_gateway,
-    ecs_gateway,
-    sqs_gateway,
-    ssm_gateway,
-    sync_queue_url,
-)
+from housekeeper.handlers._runtime import config_parameter_name, places, sqs_gateway, ssm_gateway, sync_queue_url
 from housekeeper.logic.config_source import read_config
 from housekeeper.logic.tagging import DeploymentResult, TaggingIncomplete, resync_requests, tag_deployment
 from housekeeper.observability import logger, metrics, tracer
@@ -43,9 +40,9 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
         logger.debug("ignored: not a completed deployment", extra={"eventName": deployment.event_name})
         obs.count(obs.EVENTS_IGNORED)
         return DeploymentResult(deployment, [], ignored=True).summary()
-    logger.append_keys(cluster=deployment.cluster, service=deployment.service)
+    logger.append_keys(account=deployment.account, cluster=deployment.cluster, service=deployment.service)
     config = read_config(ssm_gateway(), config_parameter_name())
-    result = tag_deployment(deployment, config, ecr_gateway(), ecs_gateway())
+    result = tag_deployment(deployment, config, places(config.estate))
     record_tagging(result)
     queue = sync_queue_url()
     if queue:  # sync what the deployment runs now, so a rollback's image is protected within seconds

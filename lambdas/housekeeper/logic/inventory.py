@@ -17,8 +17,14 @@ Consumers are named so a person can find them: `ecs-task:<cluster>/<task id>`, `
 `lambda:<function>:<$LATEST or alias>`, `schedule:<group>/<name>`, `rule:<bus>/<name>`,
 `task-definition:<family>:<revision>`.
 
-A source that cannot be read (access denied, throttled past the retries) is never "nothing in use": the scan raises
-InventoryIncomplete naming it, and the sync fails closed (`INVENTORY_INCOMPLETE`, nothing written).
+The scan reads every place (housekeeper.core.places): the registry account in each registry region and each
+workload account in its regions, through its reader role. A consumer outside the registry's own account and home
+region is named with its place: `ecs-service:prod/web@222233334444/eu-west-1`.
+
+A source that cannot be read (access denied, a role that cannot be assumed, throttled past the retries) is never
+"nothing in use": the inventory records the place and source as unreadable, and every repository that place could
+use fails closed (`INVENTORY_INCOMPLETE`, nothing written). The registry's own account can use every repository; a
+workload account only those whose repository policy lets it pull (housekeeper.core.repository_access).
 
 One scan serves a whole invocation and is kept for `TTL_SECONDS` in a warm Lambda container, so a batch of
 repositories, and the next batches, share it. Image references are matched to a repository's images without
@@ -29,17 +35,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fnmatch import fnmatchcase
 from functools import cached_property
 from typing import TypeVar
 
 from housekeeper.aws.errors import AwsError, NotFound
-from housekeeper.aws.ports import EcrGateway, EcsGateway, EventsGateway, LambdaGateway, SchedulerGateway
+from housekeeper.aws.ports import (
+    EcsGateway,
+    EventsGateway,
+    InventorySources,
+    LambdaGateway,
+    Places,
+    SchedulerGateway,
+)
 from housekeeper.core.config import InUseSettings
 from housekeeper.core.errors import HousekeeperError
 from housekeeper.core.images import ImageRecord
+from housekeeper.core.places import Place
 from housekeeper.core.resolution import ImageReference, parse_image_reference
 from housekeeper.logic.outcomes import SyncReason
 from housekeeper.observability import logger
@@ -58,16 +72,38 @@ class Source(StrEnum):
     TASK_DEFINITION_REVISIONS = "taskDefinitionRevisions"
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A source of one place that could not be read (`source` is `sts:AssumeRole` when the place itself could not
+    be entered)."""
+
+    place: Place | None
+    source: str
+    error: AwsError
+
+    def __str__(self) -> str:
+        where = f" in {self.place}" if self.place is not None else ""
+        return f"{self.source}{where}: {self.error}"
+
+
+ASSUME_ROLE = "sts:AssumeRole"
+
+
 class InventoryIncomplete(HousekeeperError):
-    """A source of the inventory could not be read; nothing may be written on the strength of a partial view."""
+    """Part of the inventory could not be read; nothing may be written on the strength of a partial view."""
 
     retryable: bool
 
-    def __init__(self, source: str, error: AwsError) -> None:
-        self.source = source
-        self.error = error
-        self.retryable = error.retryable
-        super().__init__(f"{SyncReason.INVENTORY_INCOMPLETE}: the in-use inventory could not read {source}: {error}")
+    def __init__(self, unreadable: Sequence[Unreadable]) -> None:
+        self.unreadable = tuple(unreadable)
+        self.retryable = any(u.error.retryable for u in self.unreadable)
+        shown = "; ".join(str(u) for u in self.unreadable[:3])
+        more = f" and {len(self.unreadable) - 3} more" if len(self.unreadable) > 3 else ""
+        super().__init__(f"{SyncReason.INVENTORY_INCOMPLETE}: the in-use inventory could not read {shown}{more}")
+
+    @property
+    def source(self) -> str:
+        return self.unreadable[0].source
 
 
 @dataclass(frozen=True)
@@ -78,6 +114,7 @@ class ImageUse:
     source: str
     image: str
     digest: str | None = None
+    place: Place | None = None  # where the consumer runs; None in a single-place scan
 
     @cached_property
     def reference(self) -> ImageReference:
@@ -86,11 +123,14 @@ class ImageUse:
 
 @dataclass(frozen=True)
 class Inventory:
-    """What the scan found. `sources` lists the sources it read (the enabled ones)."""
+    """What the scan found. `sources` lists the sources it read (the enabled ones), `places` the places it read,
+    and `unreadable` what it could not read."""
 
     uses: tuple[ImageUse, ...] = ()
     sources: tuple[str, ...] = ()
     scanned_at: float = 0.0
+    places: tuple[Place, ...] = ()
+    unreadable: tuple[Unreadable, ...] = ()
     _by_repository: dict[str, list[ImageUse]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -102,6 +142,16 @@ class Inventory:
     @property
     def repositories(self) -> tuple[str, ...]:
         return tuple(sorted(self._by_repository))
+
+    @property
+    def complete(self) -> bool:
+        return not self.unreadable
+
+    def check_complete_for(self, may_use: Callable[[Place | None], bool]) -> None:
+        """Raise InventoryIncomplete when a place that could use the repository (`may_use`) was not read."""
+        blocking = [u for u in self.unreadable if may_use(u.place)]
+        if blocking:
+            raise InventoryIncomplete(blocking)
 
     def uses_of(self, repository: str) -> tuple[ImageUse, ...]:
         return tuple(self._by_repository.get(repository, ()))
@@ -137,18 +187,49 @@ class Inventory:
 NOTHING_IN_USE = Inventory()
 
 
-@dataclass(frozen=True)
-class InventorySources:
-    """The gateways the scan reads; a source whose gateway is missing cannot be scanned (and fails closed)."""
-
-    ecs: EcsGateway | None = None
-    lambdas: LambdaGateway | None = None
-    scheduler: SchedulerGateway | None = None
-    events: EventsGateway | None = None
-
-
 def scan_inventory(settings: InUseSettings, sources: InventorySources, *, now: float | None = None) -> Inventory:
-    """Read every enabled source. Raises InventoryIncomplete for the first source that cannot be read."""
+    """Read every enabled source of one place. Raises InventoryIncomplete for the first that cannot be read."""
+    uses, scanned, unreadable = _scan_place(settings, sources, None)
+    if unreadable is not None:
+        raise InventoryIncomplete([unreadable])
+    return Inventory(tuple(uses), tuple(scanned), time.time() if now is None else now)
+
+
+def scan_places(
+    settings: InUseSettings, places: Places, targets: Sequence[Place], *, now: float | None = None
+) -> Inventory:
+    """Read every enabled source of every place in `targets`. A place, or a source of it, that cannot be read is
+    recorded in `unreadable` and the scan goes on: what the others use is still known and still protected."""
+    uses: list[ImageUse] = []
+    scanned: dict[str, None] = {}  # in reading order, without repeats
+    unreadable: list[Unreadable] = []
+    home = places.home if targets else None
+    for place in targets:
+        try:
+            sources = places.sources(place)
+        except AwsError as exc:
+            unreadable.append(Unreadable(place, ASSUME_ROLE, exc))
+            continue
+        found, read, failed = _scan_place(settings, sources, place)
+        suffix = "" if place == home else f"@{place}"
+        uses.extend(replace(use, consumer=use.consumer + suffix, place=place) for use in found)
+        scanned.update(dict.fromkeys(read))
+        if failed is not None:
+            unreadable.append(failed)
+    return Inventory(
+        tuple(uses),
+        tuple(scanned),
+        time.time() if now is None else now,
+        places=tuple(targets),
+        unreadable=tuple(unreadable),
+    )
+
+
+def _scan_place(
+    settings: InUseSettings, sources: InventorySources, place: Place | None
+) -> tuple[list[ImageUse], list[str], Unreadable | None]:
+    """The uses one place's sources report, the sources read, and the first that could not be (it stops the place:
+    an incomplete place protects nothing it did not read, and its repositories fail closed anyway)."""
     uses: list[ImageUse] = []
     scanned: list[str] = []
     for key, enabled, read in _readers(settings, sources):
@@ -157,9 +238,9 @@ def scan_inventory(settings: InUseSettings, sources: InventorySources, *, now: f
         try:
             uses.extend(read())
         except AwsError as exc:
-            raise InventoryIncomplete(key, exc) from exc
+            return uses, scanned, Unreadable(place, key, exc)
         scanned.append(key)
-    return Inventory(tuple(uses), tuple(scanned), time.time() if now is None else now)
+    return uses, scanned, None
 
 
 def _readers(
@@ -299,20 +380,23 @@ def _task_definition_uses(ecs: EcsGateway, task_definition: str, consumer: str, 
 
 
 class InventoryScanner:
-    """Scans once and remembers the answer for `ttl_seconds` per set of settings (one per warm container)."""
+    """Scans once and remembers a complete answer for `ttl_seconds` per settings and places (one per warm
+    container). An incomplete one is not kept: the retry that follows reads again."""
 
     def __init__(self, ttl_seconds: float = TTL_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl_seconds
         self._clock = clock
-        self._cache: dict[InUseSettings, tuple[float, Inventory]] = {}
+        self._cache: dict[tuple[InUseSettings, tuple[Place, ...]], tuple[float, Inventory]] = {}
 
-    def scan(self, settings: InUseSettings, sources: InventorySources) -> Inventory:
-        cached = self._cache.get(settings)
+    def scan(self, settings: InUseSettings, places: Places, targets: Sequence[Place]) -> Inventory:
+        key = (settings, tuple(targets))
+        cached = self._cache.get(key)
         now = self._clock()
         if cached is not None and cached[0] > now:
             return cached[1]
-        inventory = scan_inventory(settings, sources)
-        self._cache[settings] = (now + self._ttl, inventory)
+        inventory = scan_places(settings, places, targets)
+        if inventory.complete:
+            self._cache[key] = (now + self._ttl, inventory)
         return inventory
 
     def clear(self) -> None:
@@ -337,35 +421,54 @@ class ResolvedUse:
             "repository": self.repository,
             "digest": self.digest,
             "tags": list(self.tags),
-            "consumers": [{"consumer": u.consumer, "source": u.source, "image": u.image} for u in self.uses],
+            "consumers": [
+                {
+                    "consumer": u.consumer,
+                    "source": u.source,
+                    "image": u.image,
+                    **({"account": u.place.account, "region": u.place.region} if u.place else {}),
+                }
+                for u in self.uses
+            ],
         }
 
 
 @dataclass(frozen=True)
 class RepositoryUses:
-    """The in-use images of one repository, and the uses that name nothing it holds (a deleted tag or image)."""
+    """The in-use images of one repository in one registry region, and the uses that name nothing it holds (a
+    deleted tag or image)."""
 
     repository: str
     images: tuple[ResolvedUse, ...]
     unresolved: tuple[ImageUse, ...] = ()
-    missing: bool = False  # the repository itself does not exist in this registry
+    missing: bool = False  # the repository itself does not exist in this registry region
+    region: str = ""
 
 
-def resolve_inventory(inventory: Inventory, ecr: EcrGateway, patterns: Sequence[str] = ()) -> list[RepositoryUses]:
-    """Every repository the inventory names (narrowed by `patterns` globs), resolved against ECR's listing."""
-    found: list[RepositoryUses] = []
+def resolve_inventory(
+    inventory: Inventory, places: Places, regions: Sequence[str], patterns: Sequence[str] = ()
+) -> list[RepositoryUses]:
+    """Every repository the inventory names (narrowed by `patterns` globs), resolved against ECR's listing in the
+    registry region each use names (uses of other registries and regions are not resolved: they are not ours)."""
+    home = places.home
+    grouped: dict[tuple[str, str], list[ImageUse]] = {}
     for repository in inventory.repositories:
         if patterns and not any(fnmatchcase(repository, pattern) for pattern in patterns):
             continue
-        uses = inventory.uses_of(repository)
+        for use in inventory.uses_of(repository):
+            reference = use.reference
+            if reference.account == home.account and reference.region in regions:
+                grouped.setdefault((reference.region or home.region, repository), []).append(use)
+    found: list[RepositoryUses] = []
+    for (region, repository), uses in sorted(grouped.items()):
         try:
-            images = list(ecr.iter_images(repository))
+            images = list(places.registry(region).iter_images(repository))
         except NotFound as exc:
             if exc.code != "RepositoryNotFoundException":
                 raise
-            found.append(RepositoryUses(repository, (), uses, missing=True))
+            found.append(RepositoryUses(repository, (), tuple(uses), missing=True, region=region))
             continue
-        found.append(_resolve(repository, images, uses))
+        found.append(replace(_resolve(repository, images, uses), region=region))
     return found
 
 

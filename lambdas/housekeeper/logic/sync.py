@@ -18,26 +18,27 @@ Any AWS error -> `failed` (the worker then fails only that SQS message, which SQ
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from housekeeper.aws.errors import AwsError, NotFound, Throttled
-from housekeeper.aws.ports import EcrGateway, RetagStatus
+from housekeeper.aws.ports import EcrGateway, Places, RetagStatus
 from housekeeper.core.config import Config
 from housekeeper.core.errors import InvalidInput
 from housekeeper.core.evaluator import Evaluation, evaluate
 from housekeeper.core.guard import Conflict, GuardReason, GuardVerdict, check_guard
 from housekeeper.core.images import ImageRecord
+from housekeeper.core.places import Place
 from housekeeper.core.policy import describe_drift, normalise_policy, read_policy_document
 from housekeeper.core.protection import ProtectionPlan, Threat, Unprotected, plan_protection, threats
+from housekeeper.core.repository_access import may_use
 from housekeeper.logic.inventory import (
     NOTHING_IN_USE,
     Inventory,
     InventoryIncomplete,
     InventoryScanner,
-    InventorySources,
 )
 from housekeeper.logic.outcomes import Action, SyncReason, TriggerKind
 
@@ -82,11 +83,13 @@ class SyncResult:
     protected: int = 0
     pinned: tuple[str, ...] = ()
     unprotected: tuple[Unprotected, ...] = ()
+    region: str = ""  # the registry region of the repository
     assessment: Assessment | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "repository": self.repository,
+            "region": self.region,
             "action": self.action,
             "reason": self.reason,
             "reasons": list(self.reasons or ((self.reason,) if self.reason else ())),
@@ -105,34 +108,37 @@ class SyncResult:
 
 @dataclass
 class SyncRun:
-    """What one invocation shares across its repositories: the config, gateways, inventory and the clock.
+    """What one invocation shares across its repositories: the config, the places, the inventory and the clock.
 
-    The inventory is scanned lazily (a batch of out-of-scope messages never scans) and then held for the run; a
-    scan that failed fails every repository of the run the same way, without scanning again.
+    The inventory is scanned lazily (a batch of out-of-scope messages never scans) and then held for the run; what
+    it could not read fails, the same way and without scanning again, every repository of the run it could use.
     """
 
     config: Config
-    ecr: EcrGateway
-    sources: InventorySources | None = None
+    places: Places
     write: bool = False
     scanner: InventoryScanner | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
-    _inventory: Inventory | InventoryIncomplete | None = field(default=None, init=False, repr=False)
+    _inventory: Inventory | None = field(default=None, init=False, repr=False)
+
+    @property
+    def home(self) -> Place:
+        return self.places.home
+
+    def registry(self, region: str | None = None) -> EcrGateway:
+        """The registry's ECR in `region` (default: the home region)."""
+        return self.places.registry(region or self.home.region)
+
+    def registry_regions(self) -> tuple[str, ...]:
+        return self.config.estate.registry_regions(self.home.region)
 
     def inventory(self) -> Inventory:
-        """What is in use; NOTHING_IN_USE when the config does not protect in-use images. Raises
-        InventoryIncomplete when a source could not be read."""
+        """What is in use in every place; NOTHING_IN_USE when the config does not protect in-use images."""
         if not self.config.safety.protect_in_use:
             return NOTHING_IN_USE
         if self._inventory is None:
-            try:
-                self._inventory = (self.scanner or InventoryScanner()).scan(
-                    self.config.safety.in_use, self.sources or InventorySources()
-                )
-            except InventoryIncomplete as exc:
-                self._inventory = exc
-        if isinstance(self._inventory, InventoryIncomplete):
-            raise self._inventory
+            targets = self.config.estate.places(self.home)
+            self._inventory = (self.scanner or InventoryScanner()).scan(self.config.safety.in_use, self.places, targets)
         return self._inventory
 
 
@@ -147,11 +153,25 @@ def same_policy(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) -
 
 
 def sync_repository(
-    repository: str, run: SyncRun, *, trigger: str = TriggerKind.MANUAL, keep_assessment: bool = False
+    repository: str,
+    run: SyncRun,
+    *,
+    region: str | None = None,
+    trigger: str = TriggerKind.MANUAL,
+    keep_assessment: bool = False,
 ) -> SyncResult:
-    """Decide, and in write mode act, for one repository. Never raises for AWS errors: they become `failed`."""
-    config = run.config
-    if not config.repositories.selects(repository):
+    """Decide, and in write mode act, for one repository in one registry region (default: the home region).
+    Never raises for AWS errors: they become `failed`."""
+    try:
+        region = region or run.home.region
+        result = _decide(repository, run, region, trigger, keep_assessment)
+    except AwsError as exc:  # the home place itself could not be learned
+        result = SyncResult(repository, Action.FAILED, exc.code or SyncReason.AWS_ERROR, str(exc), trigger=trigger)
+    return replace(result, region=region or "")
+
+
+def _decide(repository: str, run: SyncRun, region: str, trigger: str, keep_assessment: bool) -> SyncResult:
+    if not run.config.repositories.selects(repository):
         return SyncResult(
             repository,
             Action.SKIPPED,
@@ -159,8 +179,16 @@ def sync_repository(
             "excluded by repositories.include/exclude; policy left as is",
             trigger=trigger,
         )
+    if region not in run.registry_regions():
+        return SyncResult(
+            repository,
+            Action.SKIPPED,
+            SyncReason.NOT_IN_SCOPE,
+            f"{region} is not a registry region (config `regions`); policy left as is",
+            trigger=trigger,
+        )
     try:
-        return _sync(repository, run, trigger, keep_assessment)
+        return _sync(repository, run, run.registry(region), trigger, keep_assessment)
     except InventoryIncomplete as exc:
         return SyncResult(
             repository,
@@ -181,12 +209,13 @@ def sync_repository(
         return SyncResult(repository, Action.FAILED, SyncReason.INVALID_DATA, str(exc), trigger=trigger)
 
 
-def _sync(repository: str, run: SyncRun, trigger: str, keep_assessment: bool) -> SyncResult:
-    inventory = run.inventory()  # first: a scan that cannot be read stops the run before anything is touched
+def _sync(repository: str, run: SyncRun, ecr: EcrGateway, trigger: str, keep_assessment: bool) -> SyncResult:
+    inventory = run.inventory()  # first: a place that could not be read stops the repositories it could use
+    inventory.check_complete_for(_could_use(repository, run.home, ecr))
     effective = run.config.for_repository(repository)
-    current = run.ecr.get_lifecycle_policy(repository)
+    current = ecr.get_lifecycle_policy(repository)
     # The evaluator needs the whole repository at once; ImageRecord keeps only the fields it reads.
-    images = list(run.ecr.iter_images(repository))
+    images = list(ecr.iter_images(repository))
     now = run.now.timestamp()
     in_use = inventory.in_repository(repository, images)
     plan = plan_protection(effective, images, in_use, now)
@@ -194,7 +223,7 @@ def _sync(repository: str, run: SyncRun, trigger: str, keep_assessment: bool) ->
     stored = plan.evaluation if in_sync and not plan.pins else _evaluate_stored(current, images, now)
     live_threats = threats(_as_policy(current), images, in_use, now, evaluation_now=stored) if stored else {}
     verdict = check_guard(effective.safety, plan.images, plan.evaluation, in_use, stored=stored)
-    decision = _Decision(repository, run, trigger, plan, verdict, in_use, images, now, current, keep_assessment)
+    decision = _Decision(repository, run, ecr, trigger, plan, verdict, in_use, images, now, current, keep_assessment)
     if in_sync:
         return decision.finish(Action.IN_SYNC, SyncReason.POLICY_MATCHES, "policy matches the config", live_threats)
     drift = SyncReason.POLICY_MISSING if current is None else SyncReason.POLICY_DIFFERS
@@ -208,8 +237,23 @@ def _sync(repository: str, run: SyncRun, trigger: str, keep_assessment: bool) ->
         return decision.finish(
             Action.BLOCKED, decision.verdict.reasons[0], "; ".join(decision.verdict.details), live_threats
         )
-    run.ecr.put_lifecycle_policy(repository, decision.plan.policy)
+    ecr.put_lifecycle_policy(repository, decision.plan.policy)
     return decision.finish(Action.UPDATED, drift, "policy written" + changes, decision.threats_after_write())
+
+
+def _could_use(repository: str, home: Place, ecr: EcrGateway) -> Callable[[Place | None], bool]:
+    """Could something in `place` use this repository? The registry's own account can use any; another account
+    only what the repository policy lets it pull (read once, and only if some workload place was unreadable)."""
+    policy: list[dict[str, Any] | None] = []
+
+    def could_use(place: Place | None) -> bool:
+        if place is None or place.account == home.account:
+            return True
+        if not policy:
+            policy.append(ecr.get_repository_policy(repository))
+        return may_use(policy[0], place.account)
+
+    return could_use
 
 
 def _copy(policy: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -237,6 +281,7 @@ class _Decision:
 
     repository: str
     run: SyncRun
+    ecr: EcrGateway
     trigger: str
     plan: ProtectionPlan
     verdict: GuardVerdict
@@ -252,7 +297,7 @@ class _Decision:
         failed: list[str] = []
         pinned: list[str] = []
         for digest, tag in sorted(self.plan.pins.items()):
-            outcome = self.run.ecr.retag(self.repository, digest, tag)
+            outcome = self.ecr.retag(self.repository, digest, tag)
             if outcome.status in (RetagStatus.TAGGED, RetagStatus.ALREADY_PRESENT):
                 pinned.append(tag)
             else:

@@ -16,10 +16,20 @@ from enum import StrEnum
 from typing import Any
 
 from housekeeper.aws.errors import AwsError, NotFound
-from housekeeper.aws.ports import ContainerImageRef, EcrGateway, EcsGateway, RetagOutcome, RetagStatus, ServiceState
+from housekeeper.aws.ports import (
+    ContainerImageRef,
+    EcrGateway,
+    EcsGateway,
+    Places,
+    RetagOutcome,
+    RetagStatus,
+    ServiceState,
+)
 from housekeeper.core.config import Config, Environment
 from housekeeper.core.errors import HousekeeperError, InvalidInput, Problem
+from housekeeper.core.places import Place
 from housekeeper.core.resolution import (
+    ImageReference,
     TagReason,
     decide_tag,
     foreign_image_reason,
@@ -77,6 +87,9 @@ class DeploymentEvent:
     cluster: str | None = None
     service: str | None = None
     deployment_id: str | None = None
+    # Where the deployment ran: the event's `account` and `region` (a workload account's own, when forwarded).
+    account: str | None = None
+    region: str | None = None
 
     @property
     def completed(self) -> bool:
@@ -102,9 +115,12 @@ class ContainerOutcome:
     source: str | None = None
     detail: str = ""
     retryable: bool = False
+    account: str | None = None  # where the image runs (the deployment's or the backfilled cluster's account)
+    region: str | None = None  # the registry region the image was tagged in
 
     def log_keys(self) -> dict[str, Any]:
         keys = {
+            "account": self.account,
             "cluster": self.cluster,
             "service": self.service,
             "repository": self.repository,
@@ -153,19 +169,45 @@ class _Candidate:
     source: str
 
 
-def tag_deployment(event: DeploymentEvent, config: Config, ecr: EcrGateway, ecs: EcsGateway) -> DeploymentResult:
+@dataclass(frozen=True)
+class Registry:
+    """Where the env tag goes: the registry account's ECR in the image's own region, when that is a registry
+    region. Images of any other registry are not ours to tag."""
+
+    places: Places
+    regions: tuple[str, ...]
+
+    @classmethod
+    def of(cls, places: Places, config: Config) -> Registry:
+        return cls(places, config.estate.registry_regions(places.home.region))
+
+    def foreign(self, reference: ImageReference) -> str | None:
+        return foreign_image_reason(reference, self.places.home.account, self.regions)
+
+    def ecr(self, reference: ImageReference) -> EcrGateway:
+        assert reference.region is not None
+        return self.places.registry(reference.region)
+
+
+def tag_deployment(event: DeploymentEvent, config: Config, places: Places) -> DeploymentResult:
     """Tag every ECR image a COMPLETED deployment runs. Other event names are ignored (nothing is tagged)."""
     if not event.completed:
         return DeploymentResult(event, [], ignored=True)
     assert event.cluster is not None and event.service is not None and event.deployment_id is not None
     cluster, service, deployment_id = event.cluster, event.service, event.deployment_id
-    environment = resolve_environment(config, cluster)
-    if environment is None:
-        outcome = ContainerOutcome(
-            image="*", status=TagStatus.SKIPPED, cluster=cluster, service=service, reason=TagReason.NO_ENVIRONMENT
-        )
-        logger.info("cluster matches no configured environment; nothing tagged", extra=outcome.log_keys())
+    home = places.home
+    place = Place(event.account or home.account, event.region or home.region)
+    skipped = ContainerOutcome(image="*", status=TagStatus.SKIPPED, cluster=cluster, service=service)
+    if not config.estate.knows(place.account, home):
+        outcome = replace(skipped, account=place.account, reason=TagReason.UNKNOWN_ACCOUNT)
+        logger.warning("a deployment in an account the config does not list; nothing tagged", extra=outcome.log_keys())
         return DeploymentResult(event, [outcome])
+    environment = resolve_environment(config, cluster, place.account)
+    if environment is None:
+        outcome = replace(skipped, account=place.account, reason=TagReason.NO_ENVIRONMENT)
+        logger.info("the deployment matches no configured environment; nothing tagged", extra=outcome.log_keys())
+        return DeploymentResult(event, [outcome])
+    ecs = places.ecs(place)
     state = ecs.describe_service(cluster, service)
     if state is None or not state.active:
         raise ServiceNotFound(
@@ -173,16 +215,25 @@ def tag_deployment(event: DeploymentEvent, config: Config, ecr: EcrGateway, ecs:
         )
     candidates, superseded = _deployed_images(cluster, service, deployment_id, state, ecs)
     if superseded:
-        outcome = ContainerOutcome(
-            image="*", status=TagStatus.SKIPPED, cluster=cluster, service=service, reason=TagReason.SUPERSEDED
-        )
+        outcome = replace(skipped, account=place.account, reason=TagReason.SUPERSEDED)
         logger.info(
             "a newer deployment replaced this one; its own COMPLETED event tags what it runs",
             extra={**outcome.log_keys(), "deploymentId": deployment_id, "primary": state.primary_deployment_id},
         )
         return DeploymentResult(event, [outcome])
-    outcomes = [_tag_one(config, environment, candidate, cluster, service, ecr, apply=True) for candidate in candidates]
+    registry = Registry.of(places, config)
+    where = _Where(place.account, cluster, service)
+    outcomes = [_tag_one(config, environment, candidate, where, registry, apply=True) for candidate in candidates]
     return DeploymentResult(event, outcomes)
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where an image runs: its account, cluster and service."""
+
+    account: str
+    cluster: str
+    service: str | None
 
 
 def _deployed_images(
@@ -225,8 +276,7 @@ def _deployed_images(
     ), False
 
 
-# The trigger of the sync messages a deployment sends (housekeeper.logic.sync reads any trigger string).
-_NOT_OUR_REGISTRY = (TagReason.NOT_ECR, TagReason.OTHER_ACCOUNT, TagReason.OTHER_REGION)
+_NOT_OUR_REGISTRY = (TagReason.NOT_ECR, TagReason.OTHER_REGISTRY, TagReason.OTHER_REGION)
 
 
 def resync_requests(result: DeploymentResult) -> list[dict[str, str]]:
@@ -237,11 +287,14 @@ def resync_requests(result: DeploymentResult) -> list[dict[str, str]]:
     instead of at the next daily sweep.
     """
     repositories = {
-        outcome.repository
+        (outcome.region or "", outcome.repository)
         for outcome in result.outcomes
         if outcome.repository and outcome.reason not in _NOT_OUR_REGISTRY
     }
-    return [{"repositoryName": name, "trigger": TriggerKind.DEPLOYMENT} for name in sorted(repositories)]
+    return [
+        {"repositoryName": name, "trigger": TriggerKind.DEPLOYMENT, **({"region": region} if region else {})}
+        for region, name in sorted(repositories)
+    ]
 
 
 def _service_revision_images(
@@ -277,9 +330,8 @@ def _tag_one(
     config: Config,
     environment: Environment | None,
     candidate: _Candidate,
-    cluster: str,
-    service: str | None,
-    ecr: EcrGateway,
+    where: _Where,
+    registry: Registry,
     *,
     apply: bool,
 ) -> ContainerOutcome:
@@ -288,16 +340,18 @@ def _tag_one(
     base = ContainerOutcome(
         image=candidate.image,
         status=TagStatus.SKIPPED,
-        cluster=cluster,
-        service=service,
+        cluster=where.cluster,
+        service=where.service,
         container=candidate.container,
         repository=reference.repository if reference.is_private_ecr else None,
         digest=candidate.digest,
         env=environment.name if environment else None,
         source=candidate.source,
+        account=where.account,
+        region=reference.region,
     )
     try:
-        outcome = _resolve_and_tag(config, environment, candidate, base, ecr, apply=apply)
+        outcome = _resolve_and_tag(config, environment, candidate, base, registry, apply=apply)
     except HousekeeperError as exc:
         retryable = bool(getattr(exc, "retryable", False))
         reason = TagReason.IMAGE_NOT_FOUND if isinstance(exc, NotFound) else None
@@ -314,14 +368,15 @@ def _resolve_and_tag(
     environment: Environment | None,
     candidate: _Candidate,
     base: ContainerOutcome,
-    ecr: EcrGateway,
+    registry: Registry,
     *,
     apply: bool,
 ) -> ContainerOutcome:
     reference = parse_image_reference(candidate.image)
-    foreign = foreign_image_reason(reference, ecr.account_registry_id(), ecr.region())
+    foreign = registry.foreign(reference)
     if foreign is not None:
         return replace(base, reason=foreign)
+    ecr = registry.ecr(reference)
     outcome = replace(base, repository=reference.repository)
     digest = candidate.digest or reference.digest
     if digest is None and reference.tag:
@@ -375,51 +430,45 @@ def _log(outcome: ContainerOutcome) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------- backfill
-def clusters_in_environments(config: Config, ecs: EcsGateway) -> list[tuple[str, Environment]]:
-    """Every cluster whose name matches a configured environment, with that environment, sorted by name."""
-    pairs = []
-    for cluster in sorted(ecs.iter_cluster_names()):
-        environment = resolve_environment(config, cluster)
-        if environment is not None:
-            pairs.append((cluster, environment))
-    return pairs
+@dataclass(frozen=True)
+class BackfillTarget:
+    """A cluster whose deployments belong to an environment, in the place it runs."""
+
+    place: Place
+    cluster: str
+    environment: Environment
 
 
-def backfill_cluster(
-    config: Config,
-    cluster: str,
-    environment: Environment,
-    ecr: EcrGateway,
-    ecs: EcsGateway,
-    *,
-    apply: bool,
-    seen: set[tuple[str, str | None, str]] | None = None,
-) -> list[ContainerOutcome]:
-    """Tag (or, without `apply`, plan to tag) every image the cluster's tasks run now.
-
-    `seen` carries (image, digest, environment) across clusters so an image that runs in many clusters of one
-    environment is looked at once.
-    """
-    seen = seen if seen is not None else set()
-    outcomes: list[ContainerOutcome] = []
-    for container in ecs.iter_running_containers(cluster):
-        key = (container.image, container.image_digest, environment.name)
-        if key in seen:
-            continue
-        seen.add(key)
-        candidate = _Candidate(
-            container.container_name, container.image, container.image_digest, DigestSource.RUNNING_TASK
-        )
-        outcomes.append(_tag_one(config, environment, candidate, cluster, container.service, ecr, apply=apply))
-    return outcomes
+def clusters_in_environments(config: Config, places: Places, targets: Iterable[Place]) -> list[BackfillTarget]:
+    """Every cluster of the given places that a configured environment matches (its account and name), sorted."""
+    found = []
+    for place in targets:
+        for cluster in sorted(places.ecs(place).iter_cluster_names()):
+            environment = resolve_environment(config, cluster, place.account)
+            if environment is not None:
+                found.append(BackfillTarget(place, cluster, environment))
+    return found
 
 
 def iter_backfill(
-    config: Config, ecr: EcrGateway, ecs: EcsGateway, clusters: Iterable[tuple[str, Environment]], *, apply: bool
+    config: Config, places: Places, targets: Iterable[BackfillTarget], *, apply: bool
 ) -> Iterator[ContainerOutcome]:
+    """Tag (or, without `apply`, plan to tag) every image the targets' clusters run now. An image that runs in many
+    clusters of one environment is looked at once."""
+    registry = Registry.of(places, config)
     seen: set[tuple[str, str | None, str]] = set()
-    for cluster, environment in clusters:
-        yield from backfill_cluster(config, cluster, environment, ecr, ecs, apply=apply, seen=seen)
+    for target in targets:
+        ecs = places.ecs(target.place)
+        for container in ecs.iter_running_containers(target.cluster):
+            key = (container.image, container.image_digest, target.environment.name)
+            if key in seen:
+                continue
+            seen.add(key)
+            candidate = _Candidate(
+                container.container_name, container.image, container.image_digest, DigestSource.RUNNING_TASK
+            )
+            where = _Where(target.place.account, target.cluster, container.service)
+            yield _tag_one(config, target.environment, candidate, where, registry, apply=apply)
 
 
 # --------------------------------------------------------------------------------------------- pipeline retag

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from housekeeper.aws.errors import NotFound
-from housekeeper.aws.ports import EcrGateway, SsmGateway
+from housekeeper.aws.ports import Places, SsmGateway
 from housekeeper.core.errors import ConfigInvalid, HousekeeperError, MalformedEvent, Problem
+from housekeeper.core.names import is_region
+from housekeeper.core.places import Estate
 from housekeeper.logic.config_source import read_config
-from housekeeper.logic.inventory import InventoryScanner, InventorySources
+from housekeeper.logic.inventory import InventoryScanner
 from housekeeper.logic.outcomes import Action, SyncReason, TriggerKind
 from housekeeper.logic.sync import SyncResult, SyncRun, sync_repository
 
@@ -24,10 +26,11 @@ Recorder = Callable[[SyncResult], None]
 
 @dataclass(frozen=True)
 class SyncMessage:
-    """One queued sync: `{"repositoryName": ..., "trigger": ...}`."""
+    """One queued sync: `{"repositoryName": ..., "region": ..., "trigger": ...}`; no region means the home region."""
 
     repository: str
     trigger: str
+    region: str | None = None
 
     @classmethod
     def from_body(cls, body: Any) -> SyncMessage:
@@ -40,7 +43,10 @@ class SyncMessage:
         trigger = body.get("trigger", TriggerKind.MANUAL)
         if not isinstance(trigger, str):
             raise MalformedEvent("trigger must be a string", "$.trigger")
-        return cls(repository, trigger)
+        region = body.get("region")
+        if region is not None and not (isinstance(region, str) and is_region(region)):
+            raise MalformedEvent(f"region must be an AWS region name, got {region!r}", "$.region")
+        return cls(repository, trigger, region)
 
 
 class RepositorySyncFailed(HousekeeperError):
@@ -58,17 +64,23 @@ class ConfigFailure:
     reason: str
     problems: tuple[Problem, ...]
 
-    def result_for(self, repository: str, trigger: str) -> SyncResult:
+    def result_for(self, message: SyncMessage) -> SyncResult:
         first = str(self.problems[0]) if self.problems else self.reason
-        return SyncResult(repository, Action.SKIPPED, self.reason, f"nothing written: {first}", trigger=trigger)
+        return SyncResult(
+            message.repository,
+            Action.SKIPPED,
+            self.reason,
+            f"nothing written: {first}",
+            trigger=message.trigger,
+            region=message.region or "",
+        )
 
 
 def prepare_run(
     *,
     ssm: SsmGateway,
     config_parameter: str,
-    ecr: EcrGateway,
-    sources: InventorySources | None,
+    places_for: Callable[[Estate], Places],
     scanner: InventoryScanner | None = None,
     write: bool | None = None,
     force_fetch: bool = False,
@@ -82,15 +94,16 @@ def prepare_run(
         return ConfigFailure(
             SyncReason.CONFIG_DELETED, (Problem("$", f"the config parameter {config_parameter} does not exist"),)
         )
-    return SyncRun(config, ecr, sources, write=config.enforcing if write is None else write, scanner=scanner)
+    places = places_for(config.estate)
+    return SyncRun(config, places, write=config.enforcing if write is None else write, scanner=scanner)
 
 
 def process(message: SyncMessage, prepared: SyncRun | ConfigFailure, record: Recorder) -> SyncResult:
     """Sync the message's repository and record the decision. Raises RepositorySyncFailed for a failed one."""
     if isinstance(prepared, ConfigFailure):
-        result = prepared.result_for(message.repository, message.trigger)
+        result = prepared.result_for(message)
     else:
-        result = sync_repository(message.repository, prepared, trigger=message.trigger)
+        result = sync_repository(message.repository, prepared, region=message.region, trigger=message.trigger)
     record(result)
     if result.action == Action.FAILED:
         raise RepositorySyncFailed(result)

@@ -17,11 +17,11 @@ ECR bills de-duplicated layers, so a repository whose images share layers saves 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from housekeeper.aws.errors import AwsError
-from housekeeper.aws.ports import SEVERITIES, EcrGateway, FindingCounts, InspectorGateway
+from housekeeper.aws.ports import SEVERITIES, EcrGateway, FindingCounts, InspectorGateway, Places
 from housekeeper.core.compiler import compile_policy
 from housekeeper.core.config import Config
 from housekeeper.core.evaluator import EXPIRE, TRANSITION, Evaluation, evaluate, format_time
@@ -92,6 +92,12 @@ class RepositoryReport:
     # False when Inspector could not be read (not enabled, no permission): findings then show as 0 and unknown.
     findings_known: bool = True
     note: str = ""
+    region: str = ""  # the registry region, when the report covers several
+
+    @property
+    def label(self) -> str:
+        """The repository, with its region when the report covers several regions."""
+        return f"{self.repository} ({self.region})" if self.region else self.repository
 
     @property
     def monthly_saving_usd(self) -> float:
@@ -105,6 +111,7 @@ class RepositoryReport:
     def to_json(self) -> dict[str, Any]:
         return {
             "repository": self.repository,
+            **({"region": self.region} if self.region else {}),
             "before": self.before.to_json(self.findings_known),
             "after": self.after.to_json(self.findings_known),
             "expiringImages": self.expiring_images,
@@ -302,6 +309,28 @@ def build_report(
     return Report(repositories=reports, generated_at=now, prices=prices)
 
 
+def build_regional_report(
+    config: Config,
+    places: Places,
+    inspector_for: Callable[[str], InspectorGateway],
+    now: float,
+    regions: Sequence[str],
+    *,
+    patterns: Sequence[str] = (),
+    planner: Planner = desired_policy_outcome,
+    each: Callable[[Sequence[str]], Iterable[str]] = lambda names: names,
+) -> Report:
+    """One report over several registry regions: each repository once per region, every total summed across
+    them. With one region the rows carry no region, as a single-region report always has."""
+    reports: list[RepositoryReport] = []
+    for region in regions:
+        part = build_report(
+            config, places.registry(region), inspector_for(region), now, patterns, planner=planner, each=each
+        )
+        reports.extend(replace(r, region=region) if len(regions) > 1 else r for r in part.repositories)
+    return Report(repositories=reports, generated_at=now)
+
+
 def measured_change(earlier: Report, later: Report) -> Report:
     """Two reports of the same account compared: `before` is what `earlier` found, `after` what `later` found.
 
@@ -309,14 +338,15 @@ def measured_change(earlier: Report, later: Report) -> Report:
     ran them), rather than as projected. Repositories that exist in only one of the two count as empty there.
     """
     empty = Figures(images=0, standard_bytes=0, archive_bytes=0, findings={}, monthly_cost_usd=0.0)
-    earlier_by_name = {r.repository: r for r in earlier.repositories}
-    later_by_name = {r.repository: r for r in later.repositories}
+    earlier_by_name = {(r.region, r.repository): r for r in earlier.repositories}
+    later_by_name = {(r.region, r.repository): r for r in later.repositories}
     repositories = []
-    for name in sorted(set(earlier_by_name) | set(later_by_name)):
-        then, now = earlier_by_name.get(name), later_by_name.get(name)
+    for region, name in sorted(set(earlier_by_name) | set(later_by_name)):
+        then, now = earlier_by_name.get((region, name)), later_by_name.get((region, name))
         repositories.append(
             RepositoryReport(
                 repository=name,
+                region=region,
                 before=then.before if then else empty,
                 after=now.before if now else empty,
                 expiring_images=max(0, (then.before.images if then else 0) - (now.before.images if now else 0)),

@@ -60,7 +60,7 @@ def _bar_panel(
         top = 28 + index * row_height
         parts.append(
             f'<text x="{x + label_width - 6}" y="{top + row_height / 2 + 2:.0f}" text-anchor="end" '
-            f'font-size="11">{escape(repo.repository)}</text>'
+            f'font-size="11">{escape(repo.label)}</text>'
         )
         for offset, side, colour in ((0, "before", BEFORE_COLOUR), (1, "after", AFTER_COLOUR)):
             number = value(repo, side)
@@ -69,7 +69,7 @@ def _bar_panel(
             height = row_height / 2 - 4
             parts.append(
                 f'<rect class="bar {side}" x="{x + label_width}" y="{y:.1f}" width="{length:.1f}" '
-                f'height="{height:.1f}" fill="{colour}"><title>{escape(repo.repository)} {side}: '
+                f'height="{height:.1f}" fill="{colour}"><title>{escape(repo.label)} {side}: '
                 f"{number:,} {metric}</title></rect>"
             )
             parts.append(
@@ -108,7 +108,7 @@ def render_savings_table(report: Report) -> str:
         findings_before = f"{repo.before.findings_total:,}" if repo.findings_known else "unknown"
         findings_after = f"{repo.after.findings_total:,}" if repo.findings_known else "unknown"
         rows.append(
-            f"<tr><td>{escape(repo.repository)}</td><td>{repo.before.images:,}</td><td>{repo.after.images:,}</td>"
+            f"<tr><td>{escape(repo.label)}</td><td>{repo.before.images:,}</td><td>{repo.after.images:,}</td>"
             f"<td>{_gb(repo.before.bytes)}</td><td>{_gb(repo.after.bytes)}</td><td>{findings_before}</td>"
             f"<td>{findings_after}</td>"
             f"<td>{_percent(repo.before.findings_total, repo.after.findings_total)}</td>"
