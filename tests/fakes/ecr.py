@@ -43,6 +43,7 @@ class FakeRepository:
     images: dict[str, FakeImage] = field(default_factory=dict)
     lifecycle_policy: dict[str, Any] | None = None
     preview: PreviewStatus | None = None
+    repository_policy: dict[str, Any] | None = None  # who else may pull (None: no other account)
 
 
 class FakeEcr:
@@ -55,6 +56,7 @@ class FakeEcr:
         self.put_image_calls: list[tuple[str, str, str]] = []
         self.put_policy_calls: list[tuple[str, dict[str, Any]]] = []
         self.started_previews: list[tuple[str, dict[str, Any]]] = []
+        self.repository_policy_reads = 0
         # Raise this from the next retag of the given (repository, tag), to simulate a failure.
         self.fail_retag: dict[tuple[str, str], Exception] = {}
 
@@ -162,6 +164,11 @@ class FakeEcr:
         image.tags.append(tag)
         self.put_image_calls.append((repository, digest, tag))
         return RetagOutcome(repository, digest, tag, RetagStatus.TAGGED)
+
+    def get_repository_policy(self, repository: str) -> dict[str, Any] | None:
+        self.repository_policy_reads += 1
+        policy = self._repo(repository).repository_policy
+        return json.loads(json.dumps(policy)) if policy is not None else None
 
     def get_lifecycle_policy(self, repository: str) -> dict[str, Any] | None:
         policy = self._repo(repository).lifecycle_policy
