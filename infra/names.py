@@ -98,6 +98,15 @@ class ResourceNames:
         return self._name("forward-ecs-deployments")
 
     @property
+    def forwarded_push_rule(self) -> str:
+        """On the hub's bus: image pushes that spokes in the registry account's other regions forward."""
+        return self._name("forwarded-pushes")
+
+    @property
+    def spoke_push_rule(self) -> str:
+        return self._name("forward-ecr-pushes")
+
+    @property
     def spoke_forward_dlq(self) -> str:
         return self._name("forward-dlq")
 

@@ -154,6 +154,7 @@ class PolicySync(Construct):  # type: ignore[misc]  # CDK types are opaque to my
         parameter_arn: str,
         code: lambda_.Code,
         powertools_layer: lambda_.ILayerVersion,
+        forwarded_events: events.IEventBus | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         worker_timeout = Duration.seconds(settings.worker_timeout_seconds)
@@ -230,6 +231,21 @@ class PolicySync(Construct):  # type: ignore[misc]  # CDK types are opaque to my
             description="An image was pushed: make sure its repository has the configured lifecycle policy",
             event_pattern=IMAGE_PUSHED_PATTERN,
             targets=[eventbridge_target(self.dispatcher, self.dispatcher_dead_letter_queue)],
+        )
+        # Pushes in the registry's other regions reach this region only through the hub's bus (a spoke stack in
+        # the registry account forwards them); plan_sync reads the event's region and syncs the repository there.
+        self.forwarded_push_rule = (
+            events.Rule(
+                self,
+                "ForwardedImagePushed",
+                rule_name=names.forwarded_push_rule,
+                event_bus=forwarded_events,
+                description="An image was pushed in another registry region: sync its repository there",
+                event_pattern=IMAGE_PUSHED_PATTERN,
+                targets=[eventbridge_target(self.dispatcher, self.dispatcher_dead_letter_queue)],
+            )
+            if forwarded_events is not None
+            else None
         )
         self.config_rule = events.Rule(
             self,

@@ -35,6 +35,7 @@ from constructs import Construct, IConstruct
 
 from infra.nag import acknowledge_spoke_findings
 from infra.names import ResourceNames
+from infra.policy_sync import IMAGE_PUSHED_PATTERN
 from infra.queues import dead_letter_queue
 from infra.settings import ACCOUNT_ID_RE, REGION_RE, RESOURCE_PREFIX_RE, ROLE_NAME_RE, DeploySettings
 from infra.tagger import DEPLOYMENT_COMPLETED_PATTERN
@@ -201,6 +202,16 @@ class SpokeStack(Stack):  # type: ignore[misc]  # CDK types are opaque to mypy (
                 )
             ),
         )
+        # A spoke in the registry account, in another registry region, also forwards that region's image pushes,
+        # so a new repository there gets its policy at once rather than at the next sweep.
+        self.forward_pushes = CfnCondition(
+            self,
+            "ForwardPushes",
+            expression=Fn.condition_and(
+                Fn.condition_equals(Aws.ACCOUNT_ID, self.parameters.hub_account_id.value_as_string),
+                Fn.condition_not(Fn.condition_equals(Aws.REGION, self.parameters.hub_region.value_as_string)),
+            ),
+        )
         self.reader_role = self._reader_role()
         self.forward_dead_letter_queue = dead_letter_queue(
             self, "ForwardDeadLetterQueue", queue_name=Fn.sub(HUB_NAMES.spoke_forward_dlq)
@@ -252,5 +263,16 @@ class SpokeStack(Stack):  # type: ignore[misc]  # CDK types are opaque to mypy (
             targets=[targets.EventBus(hub_bus, role=role, dead_letter_queue=dead_letters)],
         )
         only_if(self.forward_deployments, role, dead_letters, rule)
+        self.forward_push_rule = events.Rule(
+            self,
+            "ForwardPushRule",
+            rule_name=Fn.sub(HUB_NAMES.spoke_push_rule),
+            description="An image was pushed to the registry in this region: forward it to the hub's bus",
+            event_pattern=IMAGE_PUSHED_PATTERN,
+            # No dead-letter queue: a push that cannot be forwarded costs nothing but time, the daily sweep syncs
+            # every repository of every registry region anyway.
+            targets=[targets.EventBus(hub_bus, role=role)],
+        )
+        only_if(self.forward_pushes, self.forward_push_rule)
         CfnOutput(self, "HubEventBusArn", value=bus_arn)
         return rule

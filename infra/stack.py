@@ -54,7 +54,12 @@ class HousekeeperStack(Stack):  # type: ignore[misc]  # CDK types are opaque to 
             "powertools_layer": powertools_layer,
         }
         self.forwarded_events = ForwardedEventsBus(self, "ForwardedEvents", names=names, settings=settings)
-        self.policy_sync = PolicySync(self, "PolicySync", **common)  # type: ignore[arg-type]
+        self.policy_sync = PolicySync(
+            self,
+            "PolicySync",
+            forwarded_events=self.forwarded_events.bus,
+            **common,  # type: ignore[arg-type]
+        )
         self.tagger = Tagger(
             self,
             "Tagger",

@@ -72,8 +72,11 @@ def forward_role_id(spoke: dict[str, Any]) -> str:
     return role_id
 
 
-def forward_rule(spoke: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    ((rule_id, rule),) = resources_of(spoke, "AWS::Events::Rule").items()
+def forward_rule(spoke: dict[str, Any], name: str = "forward-ecs-deployments") -> tuple[str, dict[str, Any]]:
+    rules = resources_of(spoke, "AWS::Events::Rule").items()
+    ((rule_id, rule),) = [
+        (i, r) for i, r in rules if r["Properties"]["Name"] == {"Fn::Sub": f"${{ResourcePrefix}}-{name}"}
+    ]
     return rule_id, rule
 
 
@@ -320,13 +323,36 @@ def test_no_forwarding_from_the_hub_account_and_region_itself(spoke: dict[str, A
         ]
     }
     reader = reader_role_id(spoke)
+    pushes, _ = forward_rule(spoke, "forward-ecr-pushes")
     for logical_id, resource in spoke["Resources"].items():
-        expected = "CreateReaderRole" if logical_id == reader else "ForwardDeployments"
+        expected = {reader: "CreateReaderRole", pushes: "ForwardPushes"}.get(logical_id, "ForwardDeployments")
         assert resource.get("Condition") == expected, logical_id
 
 
-def test_the_spoke_holds_two_roles_one_rule_and_one_queue(spoke: dict[str, Any]) -> None:
+def test_in_the_registry_account_other_regions_forward_image_pushes_without_a_dead_letter_queue(
+    spoke: dict[str, Any],
+) -> None:
+    """A replica region's pushes reach the hub's plan_sync this way; a lost one waits for the daily sweep."""
+    assert spoke["Conditions"]["ForwardPushes"] == {
+        "Fn::And": [
+            {"Fn::Equals": [{"Ref": "AWS::AccountId"}, {"Ref": "HubAccountId"}]},
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "AWS::Region"}, {"Ref": "HubRegion"}]}]},
+        ]
+    }
+    _, rule = forward_rule(spoke, "forward-ecr-pushes")
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.ecr"],
+        "detail-type": ["ECR Image Action"],
+        "detail": {"action-type": ["PUSH"], "result": ["SUCCESS"]},
+    }
+    assert rule["Properties"]["Targets"] == [
+        {"Id": "Target0", "Arn": BUS_ARN, "RoleArn": {"Fn::GetAtt": [forward_role_id(spoke), "Arn"]}}
+    ]
+
+
+def test_the_spoke_holds_two_roles_two_rules_and_one_queue(spoke: dict[str, Any]) -> None:
     assert sorted(r["Type"] for r in spoke["Resources"].values()) == [
+        "AWS::Events::Rule",
         "AWS::Events::Rule",
         "AWS::IAM::Policy",
         "AWS::IAM::Role",

@@ -153,9 +153,15 @@ def test_daily_sweep_runs_the_dispatcher_on_the_configured_schedule(template: di
     assert properties["Targets"] == dispatcher_target(template)
 
 
-def test_there_are_exactly_five_rules(template: dict[str, Any]) -> None:
-    """Four on the default bus, and the tagger's on the bus that workload accounts forward to."""
-    assert len(resources_of(template, "AWS::Events::Rule")) == 5
+def test_there_are_exactly_six_rules(template: dict[str, Any]) -> None:
+    """Four on the default bus; on the bus spokes forward to, the tagger's and the one for other regions' pushes."""
+    assert len(resources_of(template, "AWS::Events::Rule")) == 6
+    forwarded = {
+        r["Properties"]["Name"]
+        for r in resources_of(template, "AWS::Events::Rule").values()
+        if "EventBusName" in r["Properties"]
+    }
+    assert forwarded == {"ecr-housekeeper-forwarded-deployments", "ecr-housekeeper-forwarded-pushes"}
 
 
 def test_eventbridge_may_write_dead_letters_only_from_its_own_rules(template: dict[str, Any]) -> None:
@@ -166,7 +172,12 @@ def test_eventbridge_may_write_dead_letters_only_from_its_own_rules(template: di
         ),
         (
             "ecr-housekeeper-plan-sync-dlq",
-            ["ecr-housekeeper-ecr-image-pushed", "ecr-housekeeper-config-changed", "ecr-housekeeper-drift-sweep"],
+            [
+                "ecr-housekeeper-ecr-image-pushed",
+                "ecr-housekeeper-forwarded-pushes",
+                "ecr-housekeeper-config-changed",
+                "ecr-housekeeper-drift-sweep",
+            ],
         ),
     ):
         statements = queue_policy_statements(template, queue_id(template, queue_name))
