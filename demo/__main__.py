@@ -1,7 +1,8 @@
-"""`python -m demo` (what `make demo` runs): the seed's clean-up on a local emulated AWS account.
+"""`python -m demo` (what `make demo` runs): the seed's clean-up on local emulated AWS accounts.
 
 No AWS account and no credentials are needed: a moto server starts on 127.0.0.1 on a free port, dummy credentials
-point boto3 at it, and it is stopped at the end, also on Ctrl-C or failure.
+point boto3 at it, and it is stopped at the end, also on Ctrl-C or failure. The one server holds every emulated
+account and region: the registry account (home region and a replica region) and a workload account.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     scenario = reduced_scenario() if args.small else full_scenario()
     started = time.monotonic()
-    print("ECR Housekeeper demo: the seed's clean-up, replayed on a local emulated AWS account.")
+    print(
+        "ECR Housekeeper demo: the seed's clean-up, replayed on local emulated AWS accounts "
+        "(a registry account in two regions, and a workload account where production runs)."
+    )
     try:
         with running_emulator() as account:
             from housekeeper.aws.session import reset_clients

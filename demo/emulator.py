@@ -87,17 +87,20 @@ def running_emulator() -> Iterator[EmulatedAccount]:
         account.stop()
 
 
-def backdate_images(repository: str, pushed_at: Mapping[str, float], region: str = "us-east-1") -> int:
+def backdate_images(
+    repository: str, pushed_at: Mapping[str, float], region: str = "us-east-1", account: str | None = None
+) -> int:
     """Set the push time of images in the emulated ECR, keyed by digest; returns how many were changed.
 
     The seed needs five years of pushes, and ECR (moto too) stamps every push with the current time. The moto
-    server runs in this process, so the demo sets the times on its in-memory repository directly. Only the demo's
-    account builder calls this; the product code never sees it.
+    server runs in this process, so the demo sets the times on its in-memory repository directly (in the dummy
+    credentials' account unless `account` is given). Only the demo's account builder calls this; the product code
+    never sees it.
     """
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ecr.models import ecr_backends
 
-    images = ecr_backends[DEFAULT_ACCOUNT_ID][region].repositories[repository].images
+    images = ecr_backends[account or DEFAULT_ACCOUNT_ID][region].repositories[repository].images
     changed = 0
     for image in images:
         moment = pushed_at.get(image.image_digest)

@@ -53,15 +53,23 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def eventbridge_event(detail_type: str, source: str, resources: list[str], detail: dict[str, Any]) -> dict[str, Any]:
+def eventbridge_event(
+    detail_type: str,
+    source: str,
+    resources: list[str],
+    detail: dict[str, Any],
+    account: str | None = None,
+    region: str | None = None,
+) -> dict[str, Any]:
+    """An event as EventBridge delivers it; `account` and `region` say where it happened (default: the hub's)."""
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": detail_type,
         "source": source,
-        "account": ACCOUNT_ID,
+        "account": account or ACCOUNT_ID,
         "time": _now(),
-        "region": os.environ.get("AWS_REGION", "us-east-1"),
+        "region": region or os.environ.get("AWS_REGION", "us-east-1"),
         "resources": resources,
         "detail": detail,
     }
@@ -86,7 +94,11 @@ def scheduled_event() -> dict[str, Any]:
     )
 
 
-def deployment_completed(service_arn: str, deployment_id: str) -> dict[str, Any]:
+def deployment_completed(
+    service_arn: str, deployment_id: str, account: str | None = None, region: str | None = None
+) -> dict[str, Any]:
+    """ECS's SERVICE_DEPLOYMENT_COMPLETED. From a workload account, the spoke's rule forwards it to the hub's bus and
+    EventBridge keeps the workload account's id and region in `account` and `region`."""
     return eventbridge_event(
         "ECS Deployment State Change",
         "aws.ecs",
@@ -98,6 +110,8 @@ def deployment_completed(service_arn: str, deployment_id: str) -> dict[str, Any]
             "updatedAt": _now(),
             "reason": f"ECS deployment {deployment_id} completed.",
         },
+        account=account,
+        region=region,
     )
 
 

@@ -1,8 +1,15 @@
-"""Builds the seed's account on the emulator: years of pushes, a few ECS environments, synthetic Inspector findings.
+"""Builds the seed's accounts on the emulator: years of pushes, replicas in a second region, ECS environments in the
+registry account and in a workload account, synthetic Inspector findings.
 
 Everything is parametrised by a `Scenario`, so that `make demo` (2,200+ images) and the e2e test (about 200) run the
-same code. Pushes go through the real ECR API (PutImage); only the push times are set afterwards, because ECR stamps
-every push with the current time and the story needs five years of history.
+same code. Pushes go through the real ECR API (PutImage, each manifest under its real sha256 digest); only the push
+times are set afterwards, because ECR stamps every push with the current time and the story needs five years of
+history. A replica is the same pushes replayed in the replica region (same manifests, so the same digests) with the
+same push times, as ECR replication would have copied them.
+
+The workload account is a separate account in the emulator: the builder enters it with sts:AssumeRole of the role an
+Organization creates in its member accounts, creates the spoke's reader role there, and runs production in it.
+moto honours AssumeRole (the credentials act in the role's account) but checks no trust policy.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import Any
 
 import boto3
 from housekeeper.aws.ports import FindingCounts
+from housekeeper.core.places import DEFAULT_READER_ROLE, Place
 
 from demo.emulator import backdate_images
 from demo.synthetic_findings import SyntheticInspectorFindings, synthetic_findings
@@ -26,6 +34,10 @@ MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 BASE_AMI = "ami-12c6146b"
+# The role AWS Organizations creates in each member account; the demo builds the workload account through it.
+ORGANIZATION_ROLE = "OrganizationAccountAccessRole"
+# The hub's roles that the spoke's reader role trusts (ResourcePrefix `ecr-housekeeper`).
+HUB_ROLES = ("ecr-housekeeper-tag-deployment-role", "ecr-housekeeper-sync-repository-role")
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,10 @@ class ServiceSpec:
     repository: str
     builds_back: int
     desired_count: int = 1
+    # Runs in the scenario's workload account (in its region), not in the registry account's home region.
+    workload: bool = False
+    # Its deployment completes during the story, so the tagger (not backfill) tags it.
+    deployed_today: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,10 +95,12 @@ class Scenario:
     big_repository: str
     seed: int = 20_190_301
     functions: tuple[FunctionSpec, ...] = ()
-
-    @property
-    def clusters(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(service.cluster for service in self.services))
+    # The registry's replica region and the repositories replicated there (every image, same digests).
+    replica_region: str = ""
+    replicated: tuple[str, ...] = ()
+    # The workload account that runs the services marked `workload`, in `workload_region`.
+    workload_account: str = ""
+    workload_region: str = ""
 
     def repository(self, name: str) -> RepositorySpec:
         return next(spec for spec in self.repositories if spec.name == name)
@@ -99,6 +117,19 @@ class RunningService:
     deployment_id: str
     service_arn: str
     desired_count: int = 1
+    account: str = ""  # where it runs
+    region: str = ""
+    registry_region: str = ""  # the registry region its image is pulled from
+    deployed_today: bool = False
+
+    @property
+    def place(self) -> Place:
+        return Place(self.account, self.region)
+
+    @property
+    def short_image(self) -> str:
+        """`storefront/web:2121`, as the tables show it."""
+        return self.image.split("/", 1)[1]
 
 
 @dataclass(frozen=True)
@@ -114,9 +145,15 @@ class SeededFunction:
 
 @dataclass
 class SeededAccount:
+    """The registry account (its home region and replica region) and the workload account, as seeded.
+
+    Replicas hold the same images as their source, so digests, builds and children are the same in every region.
+    """
+
     scenario: Scenario
     now: float
-    registry: str
+    registry_account: str
+    home_region: str
     digests_by_build: dict[str, dict[int, str]] = field(default_factory=dict)
     untagged: dict[str, list[str]] = field(default_factory=dict)
     # Multi-arch repositories: the platform and attestation manifests of each build's index.
@@ -124,6 +161,46 @@ class SeededAccount:
     services: list[RunningService] = field(default_factory=list)
     functions: list[SeededFunction] = field(default_factory=list)
     findings: SyntheticInspectorFindings = field(default_factory=lambda: SyntheticInspectorFindings({}))
+    sessions: dict[Place, boto3.Session] = field(default_factory=dict, repr=False)
+
+    @property
+    def home(self) -> Place:
+        return Place(self.registry_account, self.home_region)
+
+    @property
+    def registry(self) -> str:
+        """The home region's registry host."""
+        return self.registry_in(self.home_region)
+
+    def registry_in(self, region: str) -> str:
+        return f"{self.registry_account}.dkr.ecr.{region}.amazonaws.com"
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """The registry regions: home first, then the replica region if anything is replicated."""
+        replica = self.scenario.replica_region
+        return (self.home_region, replica) if replica and self.scenario.replicated else (self.home_region,)
+
+    def repositories_in(self, region: str) -> tuple[str, ...]:
+        names = tuple(spec.name for spec in self.scenario.repositories)
+        return names if region == self.home_region else tuple(n for n in names if n in self.scenario.replicated)
+
+    def place_of(self, spec: ServiceSpec) -> Place:
+        if spec.workload:
+            return Place(self.scenario.workload_account, self.scenario.workload_region)
+        return self.home
+
+    def session(self, place: Place) -> boto3.Session:
+        """A session acting in `place`: the dummy credentials in the registry account, else the credentials of the
+        Organization's role in that account (sts:AssumeRole, which moto honours)."""
+        found = self.sessions.get(place)
+        if found is None:
+            if place.account == self.registry_account:
+                found = boto3.Session(region_name=place.region)
+            else:
+                found = assume_role_session(place.account, ORGANIZATION_ROLE, place.region)
+            self.sessions[place] = found
+        return found
 
     def image_count(self, repository: str) -> int:
         children = sum(len(c) for c in self.children.get(repository, {}).values())
@@ -186,8 +263,16 @@ def _sha(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def _push_exact(ecr: Any, repository: str, manifest: str, media_type: str, tag: str | None = None) -> str:
+# One push: manifest, media type, tag (None: untagged). A repository's pushes in order are what replication copies.
+Push = tuple[str, str, str | None]
+
+
+def _push_exact(
+    ecr: Any, repository: str, manifest: str, media_type: str, tag: str | None = None, log: list[Push] | None = None
+) -> str:
     """Push a manifest under its true sha256 digest (moto would otherwise make one up) and return the digest."""
+    if log is not None:
+        log.append((manifest, media_type, tag))
     digest = _sha(manifest)
     extra = {"imageTag": tag} if tag else {}
     ecr.put_image(
@@ -243,7 +328,13 @@ def _attestation_manifest(repository: str, label: str, platform: str) -> str:
 
 
 def push_multi_arch_build(
-    ecr: Any, repository: str, label: str, platforms: tuple[str, ...], size_bytes: int, tag: str
+    ecr: Any,
+    repository: str,
+    label: str,
+    platforms: tuple[str, ...],
+    size_bytes: int,
+    tag: str,
+    log: list[Push] | None = None,
 ) -> tuple[str, tuple[str, ...]]:
     """Push one build as buildx does: per platform an image manifest and its attestation, then the tagged index.
 
@@ -253,7 +344,8 @@ def push_multi_arch_build(
     children: list[str] = []
     for platform in platforms:
         os_name, architecture = platform.split("/", 1)
-        image = _push_exact(ecr, repository, _platform_manifest(repository, label, platform, size_bytes), OCI_MANIFEST)
+        manifest = _platform_manifest(repository, label, platform, size_bytes)
+        image = _push_exact(ecr, repository, manifest, OCI_MANIFEST, log=log)
         entries.append(
             {
                 "mediaType": OCI_MANIFEST,
@@ -264,7 +356,8 @@ def push_multi_arch_build(
         )
         children.append(image)
     for platform, image in zip(platforms, list(children), strict=True):
-        attestation = _push_exact(ecr, repository, _attestation_manifest(repository, label, platform), OCI_MANIFEST)
+        manifest = _attestation_manifest(repository, label, platform)
+        attestation = _push_exact(ecr, repository, manifest, OCI_MANIFEST, log=log)
         entries.append(
             {
                 "mediaType": OCI_MANIFEST,
@@ -279,11 +372,11 @@ def push_multi_arch_build(
         )
         children.append(attestation)
     index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}, separators=(",", ":"))
-    return _push_exact(ecr, repository, index, OCI_INDEX, tag), tuple(children)
+    return _push_exact(ecr, repository, index, OCI_INDEX, tag, log), tuple(children)
 
 
 def seed_multi_arch_repository(
-    ecr: Any, spec: RepositorySpec, now: float, rng: random.Random
+    ecr: Any, spec: RepositorySpec, now: float, rng: random.Random, log: list[Push] | None = None
 ) -> tuple[dict[int, str], dict[int, tuple[str, ...]], dict[str, float]]:
     """Push every build of a multi-arch repository; return index digests and children by build, and push times."""
     ecr.create_repository(repositoryName=spec.name)
@@ -293,7 +386,7 @@ def seed_multi_arch_repository(
     pushed_at: dict[str, float] = {}
     for build, moment in enumerate(_push_times(spec, now, rng), start=1):
         size = rng.randint(low, high) * 1024 * 1024
-        index, kids = push_multi_arch_build(ecr, spec.name, f"build-{build}", spec.platforms, size, str(build))
+        index, kids = push_multi_arch_build(ecr, spec.name, f"build-{build}", spec.platforms, size, str(build), log)
         indexes[build], children[build] = index, kids
         for digest in (index, *kids):
             pushed_at[digest] = moment
@@ -302,19 +395,13 @@ def seed_multi_arch_repository(
         manifest = ecr.batch_get_image(
             repositoryName=spec.name, imageIds=[{"imageDigest": indexes[newest]}], acceptedMediaTypes=[OCI_INDEX]
         )["images"][0]["imageManifest"]
-        ecr.put_image(
-            repositoryName=spec.name,
-            imageManifest=manifest,
-            imageManifestMediaType=OCI_INDEX,
-            imageDigest=indexes[newest],
-            imageTag="latest",
-        )
+        _push_exact(ecr, spec.name, manifest, OCI_INDEX, "latest", log)
     backdate_images(spec.name, pushed_at)
     return indexes, children, pushed_at
 
 
 def seed_repository(
-    ecr: Any, spec: RepositorySpec, now: float, rng: random.Random
+    ecr: Any, spec: RepositorySpec, now: float, rng: random.Random, log: list[Push] | None = None
 ) -> tuple[dict[int, str], list[str], dict[str, float]]:
     """Push every image of one repository; return digests by build, untagged digests, and push times."""
     ecr.create_repository(repositoryName=spec.name)
@@ -326,73 +413,132 @@ def seed_repository(
     for build, moment in enumerate(times, start=1):
         size = rng.randint(low, high) * 1024 * 1024 + build
         manifest = _manifest(spec.name, f"build-{build}", size)
-        response = ecr.put_image(repositoryName=spec.name, imageManifest=manifest, imageTag=str(build))
-        digest = response["image"]["imageId"]["imageDigest"]
+        digest = _push_exact(ecr, spec.name, manifest, MANIFEST_MEDIA_TYPE, str(build), log)
         digests[build] = digest
         manifests[build] = manifest
         pushed_at[digest] = moment
     if spec.latest_tag and digests:
         newest = max(digests)
         # The same manifest bytes under a second tag: the newest build is also `latest`.
-        ecr.put_image(repositoryName=spec.name, imageManifest=manifests[newest], imageTag="latest")
+        _push_exact(ecr, spec.name, manifests[newest], MANIFEST_MEDIA_TYPE, "latest", log)
     untagged: list[str] = []
     windows = [(now - spec.years * YEAR, now - 15 * DAY)] * spec.untagged_old
     windows += [(now - 13 * DAY, now - DAY)] * spec.untagged_recent
     for index, (start, end) in enumerate(windows):
         size = rng.randint(low, high) * 1024 * 1024
-        response = ecr.put_image(
-            repositoryName=spec.name, imageManifest=_manifest(spec.name, f"untagged-{index}", size)
+        digest = _push_exact(
+            ecr, spec.name, _manifest(spec.name, f"untagged-{index}", size), MANIFEST_MEDIA_TYPE, log=log
         )
-        digest = response["image"]["imageId"]["imageDigest"]
         untagged.append(digest)
         pushed_at[digest] = rng.uniform(start, end)
     backdate_images(spec.name, pushed_at)
     return digests, untagged, pushed_at
 
 
+def replicate_repository(ecr: Any, repository: str, pushes: list[Push], pushed_at: Mapping[str, float]) -> int:
+    """The replica of a repository in another region: the same pushes in the same order (so the same digests and
+    tags), backdated to the same push times, as ECR replication would have copied them. Returns the image count."""
+    ecr.create_repository(repositoryName=repository)
+    for manifest, media_type, tag in pushes:
+        _push_exact(ecr, repository, manifest, media_type, tag)
+    return backdate_images(repository, pushed_at, ecr.meta.region_name)
+
+
+def assume_role_session(account: str, role_name: str, region: str) -> boto3.Session:
+    """A session with the credentials of `role_name` in `account` (sts:AssumeRole from the current credentials)."""
+    credentials = boto3.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/{role_name}", RoleSessionName="housekeeper-demo"
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=region,
+    )
+
+
+def create_reader_role(session: boto3.Session, hub_account: str) -> str:
+    """What the spoke stack creates in a workload account: the read-only role that only the hub's two roles may
+    assume (moto checks neither the trust policy nor permissions). Returns its ARN."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{hub_account}:root"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "ArnEquals": {"aws:PrincipalArn": [f"arn:aws:iam::{hub_account}:role/{r}" for r in HUB_ROLES]}
+                },
+            }
+        ],
+    }
+    role = session.client("iam").create_role(RoleName=DEFAULT_READER_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
+    return str(role["Role"]["Arn"])
+
+
 def _container_instance(ecs: Any, ec2: Any, cluster: str) -> None:
     """moto places EC2-launch tasks only on a registered container instance, so each cluster gets one."""
     instance = ec2.run_instances(ImageId=BASE_AMI, MinCount=1, MaxCount=1)["Instances"][0]
-    document = {"instanceId": instance["InstanceId"], "region": ec2.meta.region_name, "availabilityZone": "us-east-1a"}
+    region = ec2.meta.region_name
+    document = {"instanceId": instance["InstanceId"], "region": region, "availabilityZone": f"{region}a"}
     ecs.register_container_instance(cluster=cluster, instanceIdentityDocument=json.dumps(document))
 
 
-def seed_services(ecs: Any, ec2: Any, account: SeededAccount) -> None:
-    """Clusters, task definitions naming `<repository uri>:<build>`, services, and one running task each.
+def seed_services(account: SeededAccount) -> None:
+    """Clusters, task definitions naming `<repository uri>:<build>`, services, and one running task each, in the
+    account and region each service runs in. A service pulls from its own region's registry when the repository
+    is replicated there, else from the home region's.
 
     The task is started by the service's deployment id, as ECS does, so the tagger can find what a deployment runs.
     """
-    for cluster in account.scenario.clusters:
-        ecs.create_cluster(clusterName=cluster)
-        _container_instance(ecs, ec2, cluster)
+    by_place: dict[Place, list[ServiceSpec]] = {}
     for spec in account.scenario.services:
-        build = account.scenario.repository(spec.repository).builds - spec.builds_back
-        image = f"{account.registry}/{spec.repository}:{build}"
-        family = f"{spec.cluster}-{spec.service}"
-        ecs.register_task_definition(
-            family=family,
-            containerDefinitions=[{"name": spec.service, "image": image, "memory": 256, "essential": True}],
+        by_place.setdefault(account.place_of(spec), []).append(spec)
+    for place, specs in by_place.items():
+        session = account.session(place)
+        ecs, ec2 = session.client("ecs"), session.client("ec2")
+        for cluster in dict.fromkeys(spec.cluster for spec in specs):
+            ecs.create_cluster(clusterName=cluster)
+            _container_instance(ecs, ec2, cluster)
+        for spec in specs:
+            _run_service(ecs, account, place, spec)
+
+
+def _run_service(ecs: Any, account: SeededAccount, place: Place, spec: ServiceSpec) -> None:
+    build = account.scenario.repository(spec.repository).builds - spec.builds_back
+    local = spec.repository in account.repositories_in(place.region)
+    registry_region = place.region if local else account.home_region
+    image = f"{account.registry_in(registry_region)}/{spec.repository}:{build}"
+    family = f"{spec.cluster}-{spec.service}"
+    ecs.register_task_definition(
+        family=family,
+        containerDefinitions=[{"name": spec.service, "image": image, "memory": 256, "essential": True}],
+    )
+    created = ecs.create_service(
+        cluster=spec.cluster, serviceName=spec.service, taskDefinition=family, desiredCount=spec.desired_count
+    )
+    service = created["service"]
+    deployment_id = service["deployments"][0]["id"]
+    if spec.desired_count:
+        ecs.run_task(cluster=spec.cluster, taskDefinition=family, startedBy=deployment_id, count=1)
+    account.services.append(
+        RunningService(
+            cluster=spec.cluster,
+            service=spec.service,
+            repository=spec.repository,
+            build=build,
+            digest=account.digests_by_build[spec.repository][build],
+            image=image,
+            deployment_id=deployment_id,
+            service_arn=service["serviceArn"],
+            desired_count=spec.desired_count,
+            account=place.account,
+            region=place.region,
+            registry_region=registry_region,
+            deployed_today=spec.deployed_today,
         )
-        created = ecs.create_service(
-            cluster=spec.cluster, serviceName=spec.service, taskDefinition=family, desiredCount=spec.desired_count
-        )
-        service = created["service"]
-        deployment_id = service["deployments"][0]["id"]
-        if spec.desired_count:
-            ecs.run_task(cluster=spec.cluster, taskDefinition=family, startedBy=deployment_id, count=1)
-        account.services.append(
-            RunningService(
-                cluster=spec.cluster,
-                service=spec.service,
-                repository=spec.repository,
-                build=build,
-                digest=account.digests_by_build[spec.repository][build],
-                image=image,
-                deployment_id=deployment_id,
-                service_arn=service["serviceArn"],
-                desired_count=spec.desired_count,
-            )
-        )
+    )
 
 
 def seed_functions(account: SeededAccount) -> None:
@@ -432,24 +578,31 @@ def seed_functions(account: SeededAccount) -> None:
 
 
 def build_account(scenario: Scenario, now: float) -> SeededAccount:
-    """The whole account on the emulator that boto3 currently points at (AWS_ENDPOINT_URL)."""
+    """The registry account (home and replica region) and the workload account, on the emulator that boto3
+    currently points at (AWS_ENDPOINT_URL)."""
     rng = random.Random(scenario.seed)
     ecr = boto3.client("ecr")
     account_id = boto3.client("sts").get_caller_identity()["Account"]
-    region = ecr.meta.region_name
-    account = SeededAccount(scenario=scenario, now=now, registry=f"{account_id}.dkr.ecr.{region}.amazonaws.com")
+    account = SeededAccount(scenario=scenario, now=now, registry_account=account_id, home_region=ecr.meta.region_name)
+    replica = boto3.client("ecr", region_name=scenario.replica_region) if scenario.replicated else None
     findings: dict[str, dict[str, FindingCounts]] = {}
     for spec in scenario.repositories:
+        pushes: list[Push] = []
         if spec.platforms:
-            digests, children, pushed_at = seed_multi_arch_repository(ecr, spec, now, rng)
+            digests, children, pushed_at = seed_multi_arch_repository(ecr, spec, now, rng, pushes)
             account.children[spec.name] = children
             untagged: list[str] = []
         else:
-            digests, untagged, pushed_at = seed_repository(ecr, spec, now, rng)
+            digests, untagged, pushed_at = seed_repository(ecr, spec, now, rng, pushes)
         account.digests_by_build[spec.name] = digests
         account.untagged[spec.name] = untagged
+        if replica is not None and spec.name in scenario.replicated:
+            replicate_repository(replica, spec.name, pushes, pushed_at)
         findings[spec.name] = synthetic_findings(pushed_at, spec.findings_total, now, rng)
     account.findings = SyntheticInspectorFindings(findings)
-    seed_services(boto3.client("ecs"), boto3.client("ec2"), account)
+    if scenario.workload_account:
+        workload = Place(scenario.workload_account, scenario.workload_region)
+        create_reader_role(account.session(workload), account_id)
+    seed_services(account)
     seed_functions(account)
     return account
