@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from housekeeper.logic.inventory import InventorySources
+from housekeeper.aws.ports import InventorySources
 
 from tests.fakes.ecs import FakeEcs
 from tests.fakes.events import FakeEvents

@@ -26,6 +26,24 @@ def deployment_event(
     return event
 
 
+def forwarded_deployment_event(
+    account: str,
+    region: str,
+    cluster: str,
+    service: str,
+    deployment_id: str,
+    name: str = "deployment_completed.json",
+    event_id: str = "5b1c8e2a-7f3d-4e9b-9c41-2d6a0f8e3b17",
+) -> dict[str, Any]:
+    """A deployment event of a workload account as the hub's bus receives it from the spoke's forwarding rule:
+    EventBridge keeps the workload account's id in `account` and its region in `region`, and `resources[0]` is the
+    service's ARN there."""
+    event = deployment_event(name, cluster, service, deployment_id, event_id)
+    event["account"], event["region"] = account, region
+    event["resources"] = [f"arn:aws:ecs:{region}:{account}:service/{cluster}/{service}"]
+    return event
+
+
 def _eventbridge(
     event_id: str, source: str, detail_type: str, resources: Sequence[str], detail: Mapping[str, Any]
 ) -> dict[str, Any]:
