@@ -65,11 +65,14 @@ def worker_statements(
             sid="SyncLifecyclePolicies",
             # Exactly what sync_repository calls: DescribeImages lists every image (all statuses) with the fields
             # the evaluator needs, BatchGetImage reads image indexes for their children, PutImage adds a pin tag to
-            # an untagged in-use image (never deletes, never moves a tag). No DescribeRepositories, no ListImages.
+            # an untagged in-use image (never deletes, never moves a tag). GetRepositoryPolicy tells which workload
+            # accounts could pull from a repository, read only when one of them could not be read (to fail closed
+            # only where it matters). No DescribeRepositories, no ListImages.
             actions=[
                 "ecr:BatchGetImage",
                 "ecr:DescribeImages",
                 "ecr:GetLifecyclePolicy",
+                "ecr:GetRepositoryPolicy",
                 "ecr:PutImage",
                 "ecr:PutLifecyclePolicy",
             ],

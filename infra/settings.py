@@ -40,6 +40,7 @@ CONTEXT_KEYS: dict[str, str] = {
     "hub_account_id": "hubAccountId",
     "hub_region": "hubRegion",
     "reader_role_region": "readerRoleRegion",
+    "operator_role_arns": "operatorRoleArns",
 }
 
 # The values CloudWatch Logs accepts for retention (days).
@@ -58,6 +59,9 @@ ORGANIZATION_ID_RE = re.compile(r"^o-[a-z0-9]{10,32}$")
 REGION_RE = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$")
 # IAM role names: 1-64 of letters, digits and +=,.@_-
 ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+
+
+ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$", re.ASCII)
 
 
 class SettingsInvalid(ValueError):
@@ -106,6 +110,9 @@ class DeploySettings:
     hub_region: str | None = None
     # The one region per workload account where the spoke creates the (global) reader role; default the hub region.
     reader_role_region: str | None = None
+    # Roles of people who run the `housekeeper` CLI against many accounts (inventory, plan, backfill, report): the
+    # spoke's reader role trusts them too (read-only). Default: none, only the hub's two Lambda roles.
+    operator_role_arns: tuple[str, ...] = ()
 
     @property
     def powertools_layer_parameter(self) -> str:
@@ -208,6 +215,12 @@ class DeploySettings:
         """The multi-account keys: lists of ids and regions, one of accounts or organization, the spoke's names."""
         _check_list("workload_accounts", self.workload_accounts, ACCOUNT_ID_RE, "a 12-digit AWS account id")
         _check_list("registry_regions", self.registry_regions, REGION_RE, "an AWS region name such as eu-west-1")
+        _check_list(
+            "operator_role_arns",
+            self.operator_role_arns,
+            ROLE_ARN_RE,
+            "an IAM role ARN (arn:aws:iam::<id>:role/<name>)",
+        )
         optional: list[tuple[str, str | None, re.Pattern[str], str]] = [
             (
                 "organization_id",

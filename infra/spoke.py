@@ -163,6 +163,14 @@ class SpokeParameters:
             ROLE_NAME_RE.pattern,
             "The read-only role the hub assumes (context housekeeper:readerRoleName, the config accounts[].roleName).",
         )
+        self.operator_role_arns = CfnParameter(
+            stack,
+            "OperatorRoleArns",
+            type="CommaDelimitedList",
+            default=",".join(settings.operator_role_arns),
+            description="Roles of the people who run the housekeeper CLI across accounts; the reader role trusts them "
+            "too (context housekeeper:operatorRoleArns; empty: only the hub's Lambda roles).",
+        )
         self.reader_role_region = parameter(
             "ReaderRoleRegion",
             settings.spoke_reader_role_region,
@@ -237,6 +245,15 @@ class SpokeStack(Stack):  # type: ignore[misc]  # CDK types are opaque to mypy (
             ),
             description="ECR Housekeeper: read-only view of this account for the hub's tagger and sync worker",
             inline_policies={"ReadOnly": iam.PolicyDocument(statements=reader_statements())},
+        )
+        # The operators' roles, for the CLI's inventory, plan, backfill and report across accounts (read-only, as
+        # the role is). With none listed the condition names no ARN and this statement lets nobody in.
+        role.assume_role_policy.add_statements(
+            iam.PolicyStatement(
+                actions=["sts:AssumeRole"],
+                principals=[iam.AccountPrincipal(self.parameters.hub_account_id.value_as_string)],
+                conditions={"ArnLike": {"aws:PrincipalArn": self.parameters.operator_role_arns.value_as_list}},
+            )
         )
         only_if(self.create_reader_role, role)
         CfnOutput(self, "ReaderRoleArn", value=role.role_arn).condition = self.create_reader_role

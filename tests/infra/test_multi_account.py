@@ -233,6 +233,7 @@ def test_ecr_grants_name_each_registry_region_of_this_account(accounts: dict[str
         "ecr:BatchGetImage",
         "ecr:DescribeImages",
         "ecr:GetLifecyclePolicy",
+        "ecr:GetRepositoryPolicy",
         "ecr:PutImage",
         "ecr:PutLifecyclePolicy",
     }

@@ -101,10 +101,11 @@ def test_parameters_take_their_defaults_from_context(spoke: dict[str, Any]) -> N
         "ResourcePrefix": "ecr-housekeeper",
         "ReaderRoleName": "ecr-housekeeper-reader",
         "ReaderRoleRegion": "eu-west-1",
+        "OperatorRoleArns": "",
     }
-    for parameter in parameters.values():
-        assert parameter["Type"] == "String"
-        assert parameter["AllowedPattern"]
+    for name, parameter in parameters.items():
+        assert parameter["Type"] == ("CommaDelimitedList" if name == "OperatorRoleArns" else "String")
+        assert parameter.get("AllowedPattern") or name == "OperatorRoleArns"
         assert parameter["Description"]
     assert re.match(parameters["HubAccountId"]["AllowedPattern"], HUB_ACCOUNT)
     assert not re.match(parameters["HubAccountId"]["AllowedPattern"], "12345")
@@ -160,9 +161,20 @@ def test_the_template_deploys_without_a_cdk_bootstrap(
 # ------------------------------------------------------------------------------------------------- reader role
 
 
-def test_reader_role_trusts_exactly_the_hub_tagger_and_worker_roles(spoke: dict[str, Any]) -> None:
+def test_reader_role_trusts_exactly_the_hub_tagger_and_worker_roles_and_the_listed_operators(
+    spoke: dict[str, Any],
+) -> None:
     role = spoke["Resources"][reader_role_id(spoke)]["Properties"]
-    assert role["AssumeRolePolicyDocument"] == {
+    hub_root = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "HubAccountId"}, ":root"]]}
+    operators = {
+        "Action": "sts:AssumeRole",
+        "Effect": "Allow",
+        "Principal": {"AWS": hub_root},
+        # The OperatorRoleArns parameter: empty by default, so this statement lets nobody in until it is set.
+        "Condition": {"ArnLike": {"aws:PrincipalArn": {"Ref": "OperatorRoleArns"}}},
+    }
+    assert role["AssumeRolePolicyDocument"]["Statement"][1] == operators
+    assert {**role["AssumeRolePolicyDocument"], "Statement": role["AssumeRolePolicyDocument"]["Statement"][:1]} == {
         "Version": "2012-10-17",
         "Statement": [
             {

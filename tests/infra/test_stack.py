@@ -246,6 +246,7 @@ def test_worker_role_grants_exactly_policy_sync_and_in_use_reads(template: dict[
         ("ecr:BatchGetImage", ECR_REPOSITORIES),
         ("ecr:DescribeImages", ECR_REPOSITORIES),
         ("ecr:GetLifecyclePolicy", ECR_REPOSITORIES),
+        ("ecr:GetRepositoryPolicy", ECR_REPOSITORIES),  # who else may pull, when a workload account is unreadable
         ("ecr:PutImage", ECR_REPOSITORIES),
         ("ecr:PutLifecyclePolicy", ECR_REPOSITORIES),
         ("ecs:DescribeServices", ecs("service/*")),

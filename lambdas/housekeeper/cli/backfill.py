@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         rows = [
             [
-                *([o.account, o.region] if many else []),
+                *([o.account, o.runs_in, o.region] if many else []),
                 o.cluster,
                 o.service,
                 o.repository or o.image,
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             ]
             for o in outcomes
         ]
-        print_table((("account", "region") if many else ()) + COLUMNS, rows)
+        print_table((("account", "region", "registry region") if many else ()) + COLUMNS, rows)
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no images"
         mode = "applied" if args.yes else "dry run, nothing written; add --yes to tag"
         print(f"\n{len(clusters)} cluster(s): {summary} ({mode})", file=sys.stderr)

@@ -150,7 +150,7 @@ def _print(
         print_table(("account", "region", *COLUMNS), [[account, r.region, *_row(r)] for r in results])
     else:
         print_table(COLUMNS, [_row(result) for result in results])
-    _print_details(results)
+    _print_details(results, many=common.many_places(config))
     if previews:
         _print_previews(previews)
     summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items())) or "no repositories in scope"
@@ -177,20 +177,21 @@ def _row(result: SyncResult) -> list[Any]:
     ]
 
 
-def _print_details(results: list[SyncResult]) -> None:
+def _print_details(results: list[SyncResult], *, many: bool = False) -> None:
     """Under the table, on stderr: the drift of changed policies, why a repository is blocked or failed, and each
-    in-use image at risk with its consumers."""
+    in-use image at risk with its consumers. With several regions each line names its region."""
     from housekeeper.logic.outcomes import Action, SyncReason
 
     for result in results:
+        name = f"{result.repository} ({result.region})" if many else result.repository
         if result.reason == SyncReason.POLICY_DIFFERS or (
             result.action in (Action.BLOCKED, Action.FAILED) and result.detail
         ):
-            print(f"{result.repository}: {result.detail}", file=sys.stderr)
+            print(f"{name}: {result.detail}", file=sys.stderr)
         for conflict in result.at_risk:
             verb = "archives" if conflict.action == "TRANSITION" else "expires"
             print(
-                f"{result.repository}: AT RISK {conflict.digest} ({', '.join(conflict.tags) or 'untagged'}): "
+                f"{name}: AT RISK {conflict.digest} ({', '.join(conflict.tags) or 'untagged'}): "
                 f"the stored policy {verb} it; used by {', '.join(conflict.consumers) or 'an unnamed consumer'}",
                 file=sys.stderr,
             )

@@ -59,6 +59,8 @@ def _summary(config: Config) -> dict[str, Any]:
         "catchAll": _describe_catch_all(config),
         "overrides": len(config.overrides),
         "rulesInBasePolicy": len(compile_policy_for(replace(config, overrides=()))["rules"]),
+        "regions": list(config.estate.regions),
+        "accounts": [{"id": a.id, "regions": list(a.regions), "roleName": a.role_name} for a in config.estate.accounts],
     }
 
 
@@ -78,10 +80,18 @@ def _print_summary(args: argparse.Namespace, config: Config) -> None:
         print_json(summary)
         return
     print(f"{args.config}: valid ({config.mode} mode)")
+    with_accounts = any(env.accounts for env in config.environments)
     print_table(
-        ("environment", "tagPrefix", "env tags", "keep", "clusters"),
+        ("environment", "tagPrefix", "env tags", "keep", "clusters", *(("accounts",) if with_accounts else ())),
         [
-            (env.name, env.tag_prefix, f"{env.tag_stem}<build>", env.keep, ", ".join(env.clusters))
+            (
+                env.name,
+                env.tag_prefix,
+                f"{env.tag_stem}<build>",
+                env.keep,
+                ", ".join(env.clusters),
+                *((", ".join(env.accounts),) if with_accounts else ()),
+            )
             for env in config.environments
         ],
     )
@@ -91,6 +101,11 @@ def _print_summary(args: argparse.Namespace, config: Config) -> None:
     print(f"catch-all:    {summary['catchAll']}")
     print(f"overrides:    {summary['overrides']}")
     print(f"base policy:  {summary['rulesInBasePolicy']} rules")
+    print(f"regions:      {', '.join(config.estate.regions) or 'the hub region'}")
+    accounts = [
+        f"{a.id} ({', '.join(a.regions) or 'registry regions'}; role {a.role_name})" for a in config.estate.accounts
+    ]
+    print(f"accounts:     {'; '.join(accounts) or 'the registry account only'}")
 
 
 def _print_problems(args: argparse.Namespace, problems: list[Problem]) -> None:

@@ -30,7 +30,7 @@ from housekeeper.logic.tagging import DeploymentResult, TaggingIncomplete, resyn
 from housekeeper.observability import logger, metrics, tracer
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_source(data_class=EventBridgeEvent)
@@ -40,7 +40,8 @@ def handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
         logger.debug("ignored: not a completed deployment", extra={"eventName": deployment.event_name})
         obs.count(obs.EVENTS_IGNORED)
         return DeploymentResult(deployment, [], ignored=True).summary()
-    logger.append_keys(account=deployment.account, cluster=deployment.cluster, service=deployment.service)
+    # `service` is Powertools' own key (the product); the ECS service goes under its own name.
+    logger.append_keys(account=deployment.account, cluster=deployment.cluster, ecsService=deployment.service)
     config = read_config(ssm_gateway(), config_parameter_name())
     result = tag_deployment(deployment, config, places(config.estate))
     record_tagging(result)

@@ -116,13 +116,14 @@ class ContainerOutcome:
     detail: str = ""
     retryable: bool = False
     account: str | None = None  # where the image runs (the deployment's or the backfilled cluster's account)
+    runs_in: str | None = None  # ... and the region it runs in
     region: str | None = None  # the registry region the image was tagged in
 
     def log_keys(self) -> dict[str, Any]:
         keys = {
             "account": self.account,
             "cluster": self.cluster,
-            "service": self.service,
+            "ecsService": self.service,  # not `service`: that is the product's own log key
             "repository": self.repository,
             "digest": self.digest,
             "env": self.env,
@@ -202,6 +203,12 @@ def tag_deployment(event: DeploymentEvent, config: Config, places: Places) -> De
         outcome = replace(skipped, account=place.account, reason=TagReason.UNKNOWN_ACCOUNT)
         logger.warning("a deployment in an account the config does not list; nothing tagged", extra=outcome.log_keys())
         return DeploymentResult(event, [outcome])
+    if place not in config.estate.places(home):
+        logger.warning(
+            "a deployment in a region the in-use inventory does not read: its images are tagged, but only the "
+            "keep counts protect them (list the region in the account's `regions`)",
+            extra={"account": place.account, "region": place.region, "cluster": cluster, "ecsService": service},
+        )
     environment = resolve_environment(config, cluster, place.account)
     if environment is None:
         outcome = replace(skipped, account=place.account, reason=TagReason.NO_ENVIRONMENT)
@@ -222,18 +229,19 @@ def tag_deployment(event: DeploymentEvent, config: Config, places: Places) -> De
         )
         return DeploymentResult(event, [outcome])
     registry = Registry.of(places, config)
-    where = _Where(place.account, cluster, service)
+    where = _Where(place.account, cluster, service, place.region)
     outcomes = [_tag_one(config, environment, candidate, where, registry, apply=True) for candidate in candidates]
     return DeploymentResult(event, outcomes)
 
 
 @dataclass(frozen=True)
 class _Where:
-    """Where an image runs: its account, cluster and service."""
+    """Where an image runs: its account, cluster and service, and the region."""
 
     account: str
     cluster: str
     service: str | None
+    region: str | None = None
 
 
 def _deployed_images(
@@ -348,6 +356,7 @@ def _tag_one(
         env=environment.name if environment else None,
         source=candidate.source,
         account=where.account,
+        runs_in=where.region,
         region=reference.region,
     )
     try:
@@ -467,7 +476,7 @@ def iter_backfill(
             candidate = _Candidate(
                 container.container_name, container.image, container.image_digest, DigestSource.RUNNING_TASK
             )
-            where = _Where(target.place.account, target.cluster, container.service)
+            where = _Where(target.place.account, target.cluster, container.service, target.place.region)
             yield _tag_one(config, target.environment, candidate, where, registry, apply=apply)
 
 
