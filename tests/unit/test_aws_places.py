@@ -122,3 +122,17 @@ def test_only_the_most_recently_used_places_are_kept(built: list[tuple[str, str,
     assert list(caches.views) == [Place(HUB, "eu-west-1"), Place(HUB, "ap-south-1")]
     places.sources(Place(HUB, "us-east-1"))  # evicted, so built again
     assert len(built) == 4 * 4
+
+
+def test_an_evicted_place_is_rebuilt_warm_its_memos_are_kept(built: list[tuple[str, str, str]]) -> None:
+    """Clients are dropped past max_places; what the gateways learned (task definition revisions, function
+    versions, unchanged schedules) is not, so a rebuilt place makes no call it made before."""
+    caches = PlaceCaches(sts=FakeSts(), max_places=1)  # type: ignore[arg-type]
+    places = Boto3Places(Estate(), caches, "us-east-1")
+    first = places.ecs(Place(HUB, "us-east-1"))
+    first._revision_images["web:1"] = []  # as if learned from DescribeTaskDefinition
+    places.ecs(Place(HUB, "eu-west-1"))  # evicts us-east-1's clients
+    again = places.ecs(Place(HUB, "us-east-1"))
+    assert again is not first
+    assert again._revision_images is first._revision_images
+    assert len(built) == 3 * 4

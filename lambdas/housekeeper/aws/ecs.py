@@ -44,10 +44,13 @@ def name_from_arn(arn_or_name: str) -> str:
 class Boto3EcsGateway:
     """EcsGateway on boto3."""
 
-    def __init__(self, ecs_client: Any | None = None) -> None:
+    def __init__(
+        self, ecs_client: Any | None = None, revision_images: dict[str, list[ContainerImageRef]] | None = None
+    ) -> None:
         self._ecs = ecs_client or make_client("ecs")
-        # A task definition revision never changes, so its images are read once per gateway (per warm Lambda).
-        self._revision_images: dict[str, list[ContainerImageRef]] = {}
+        # A task definition revision never changes, so its images are read once per gateway (per warm Lambda); the
+        # caller may pass the dict to keep it across gateways (a place's clients are rebuilt, its memos are not).
+        self._revision_images: dict[str, list[ContainerImageRef]] = {} if revision_images is None else revision_images
 
     def iter_cluster_names(self) -> Iterator[str]:
         paginator = self._ecs.get_paginator("list_clusters")

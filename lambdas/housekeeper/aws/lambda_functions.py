@@ -9,6 +9,7 @@ again only when ListFunctions shows it changed (a new `CodeSha256` or `LastModif
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from housekeeper.aws.errors import aws_call
@@ -20,13 +21,22 @@ LATEST = "$LATEST"
 LIST_FUNCTIONS_PAGE = 50
 
 
+@dataclass
+class LambdaMemo:
+    """What the gateway learns once: a published version's image never changes; `$LATEST`'s only with the function."""
+
+    version_images: dict[tuple[str, str], tuple[str, str | None]] = field(default_factory=dict)
+    latest_images: dict[tuple[str, str, str], tuple[str, str | None]] = field(default_factory=dict)
+
+
 class Boto3LambdaGateway:
     """LambdaGateway on boto3."""
 
-    def __init__(self, lambda_client: Any | None = None) -> None:
+    def __init__(self, lambda_client: Any | None = None, memo: LambdaMemo | None = None) -> None:
         self._lambda = lambda_client or make_client("lambda")
-        self._version_images: dict[tuple[str, str], tuple[str, str | None]] = {}
-        self._latest_images: dict[tuple[str, str, str], tuple[str, str | None]] = {}
+        memo = memo or LambdaMemo()
+        self._version_images = memo.version_images
+        self._latest_images = memo.latest_images
 
     def iter_function_images(self) -> Iterator[FunctionImage]:
         """`$LATEST` and every aliased version of every function with `PackageType: Image`."""

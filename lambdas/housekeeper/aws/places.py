@@ -2,14 +2,16 @@
 read-only reader role (sts:AssumeRole, deployed by the spoke stack).
 
 What is slow to build or to learn is kept in `PlaceCaches`, one per Lambda container: the STS credentials (for their
-lifetime), the registry's ECR gateways, and each place's read-only gateways (with their caches of task definition
-revisions and function versions). A place's gateways are rebuilt when its credentials are renewed, and at most
-`MAX_PLACES` places are kept (least recently used first out), so that a sweep of hundreds of accounts does not hold
-thousands of clients.
+lifetime), the registry's ECR gateways, each place's gateways, and each place's memos (task definition revisions,
+function versions, unchanged schedules), which cost API calls to learn and never go stale. A place's gateways are
+rebuilt when its credentials are renewed, and at most `MAX_PLACES` places' gateways are kept (least recently used
+first out: four boto3 clients hold close to a megabyte), but the memos of every place are kept, so a rebuilt place
+is still warm. The inventory scans places on several threads; the caches are shared under one lock.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,8 +21,8 @@ from housekeeper.aws.ecr import Boto3EcrGateway
 from housekeeper.aws.ecs import Boto3EcsGateway
 from housekeeper.aws.errors import AwsError
 from housekeeper.aws.events import Boto3EventsGateway
-from housekeeper.aws.lambda_functions import Boto3LambdaGateway
-from housekeeper.aws.ports import InventorySources
+from housekeeper.aws.lambda_functions import Boto3LambdaGateway, LambdaMemo
+from housekeeper.aws.ports import ContainerImageRef, InventorySources
 from housekeeper.aws.scheduler import Boto3SchedulerGateway
 from housekeeper.aws.session import client, client_with, shared_session
 from housekeeper.aws.sts import Boto3StsGateway
@@ -51,17 +53,28 @@ class _View:
 
 
 @dataclass
+class _Memo:
+    """What a place's gateways learn once and may keep for ever (kept for every place, apart from its clients)."""
+
+    revision_images: dict[str, list[ContainerImageRef]] = field(default_factory=dict)
+    lambdas: LambdaMemo = field(default_factory=LambdaMemo)
+    schedules: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
+
+
+@dataclass
 class PlaceCaches:
     """Shared by every Boto3Places of a process (a warm Lambda container, one CLI run)."""
 
     sts: Boto3StsGateway = field(default_factory=Boto3StsGateway)
     registries: dict[str, Boto3EcrGateway] = field(default_factory=dict)
     views: OrderedDict[Place, _View] = field(default_factory=OrderedDict)
+    memos: dict[Place, _Memo] = field(default_factory=dict)
     max_places: int = MAX_PLACES
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
 
 class Boto3Places:
-    """housekeeper.aws.ports.Places for the estate the config describes."""
+    """housekeeper.aws.ports.Places for the estate the config describes. Safe to use from several threads."""
 
     def __init__(self, estate: Estate, caches: PlaceCaches | None = None, home_region: str | None = None) -> None:
         self._estate = estate
@@ -73,14 +86,16 @@ class Boto3Places:
         region = self._home_region or shared_session().region_name
         if not region:
             raise AwsError("configure", "NoRegionError", "no AWS region configured (set AWS_REGION)")
-        return Place(self._caches.sts.account_id(), str(region))
+        with self._caches.lock:
+            return Place(self._caches.sts.account_id(), str(region))
 
     def registry(self, region: str) -> Boto3EcrGateway:
-        gateway = self._caches.registries.get(region)
-        if gateway is None:
-            gateway = Boto3EcrGateway(client("ecr", region), client("sts", region))
-            self._caches.registries[region] = gateway
-        return gateway
+        with self._caches.lock:
+            gateway = self._caches.registries.get(region)
+            if gateway is None:
+                gateway = Boto3EcrGateway(client("ecr", region), client("sts", region))
+                self._caches.registries[region] = gateway
+            return gateway
 
     def ecs(self, place: Place) -> Boto3EcsGateway:
         return self._view(place).ecs
@@ -89,32 +104,33 @@ class Boto3Places:
         return self._view(place).sources
 
     def _view(self, place: Place) -> _View:
-        views = self._caches.views
-        view = views.get(place)
-        if place.account == self.home.account:
-            if view is None:
-                view = self._build(place, lambda service: client(service, place.region), float("inf"))
-        else:
-            credentials = self._caches.sts.credentials(
-                role_arn(place.account, place.region, self._estate.role_name(place.account)), place.region
-            )
-            if view is None or view.expires_at != credentials.expires_at:
-                view = self._build(
-                    place, lambda service: client_with(service, place.region, credentials), credentials.expires_at
-                )
-        views[place] = view
-        views.move_to_end(place)
-        while len(views) > self._caches.max_places:
-            views.popitem(last=False)
-        return view
+        caches = self._caches
+        home = self.home
+        with caches.lock:  # one thread at a time builds, renews or evicts; AssumeRole is rare (credentials cached)
+            view = caches.views.get(place)
+            if place.account == home.account:
+                if view is None:
+                    view = self._build(place, lambda service: client(service, place.region), float("inf"))
+            else:
+                arn = role_arn(place.account, place.region, self._estate.role_name(place.account))
+                credentials = caches.sts.credentials(arn, place.region)
+                if view is None or view.expires_at != credentials.expires_at:
+                    view = self._build(
+                        place, lambda service: client_with(service, place.region, credentials), credentials.expires_at
+                    )
+            caches.views[place] = view
+            caches.views.move_to_end(place)
+            while len(caches.views) > caches.max_places:
+                caches.views.popitem(last=False)
+            return view
 
-    @staticmethod
-    def _build(place: Place, make: Callable[[str], Any], expires_at: float) -> _View:
-        ecs = Boto3EcsGateway(make("ecs"))
+    def _build(self, place: Place, make: Callable[[str], Any], expires_at: float) -> _View:
+        memo = self._caches.memos.setdefault(place, _Memo())
+        ecs = Boto3EcsGateway(make("ecs"), memo.revision_images)
         sources = InventorySources(
             ecs=ecs,
-            lambdas=Boto3LambdaGateway(make("lambda")),
-            scheduler=Boto3SchedulerGateway(make("scheduler")),
+            lambdas=Boto3LambdaGateway(make("lambda"), memo.lambdas),
+            scheduler=Boto3SchedulerGateway(make("scheduler"), memo.schedules),
             events=Boto3EventsGateway(make("events")),
         )
         return _View(expires_at, ecs, sources)

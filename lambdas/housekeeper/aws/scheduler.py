@@ -27,9 +27,16 @@ def is_ecs_cluster_arn(arn: str) -> bool:
 class Boto3SchedulerGateway:
     """SchedulerGateway on boto3."""
 
-    def __init__(self, scheduler_client: Any | None = None) -> None:
+    def __init__(
+        self,
+        scheduler_client: Any | None = None,
+        task_definitions: dict[tuple[str, str, str], str | None] | None = None,
+    ) -> None:
         self._scheduler = scheduler_client or make_client("scheduler")
-        self._task_definitions: dict[tuple[str, str, str], str | None] = {}
+        # (group, name, last modified) -> its task definition; shared across gateways when the caller passes it.
+        self._task_definitions: dict[tuple[str, str, str], str | None] = (
+            {} if task_definitions is None else task_definitions
+        )
 
     def iter_scheduled_tasks(self) -> Iterator[ScheduledTask]:
         """Every schedule, in every group, whose target runs an ECS task definition."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 DEFAULT_READER_ROLE = "ecr-housekeeper-reader"
 
@@ -47,12 +48,9 @@ class Estate:
 
     def places(self, home: Place) -> tuple[Place, ...]:
         """Every place the in-use inventory reads: the registry account in each registry region, then each
-        workload account in its regions (or the registry regions). Sorted, without repeats."""
-        registry_regions = self.registry_regions(home.region)
-        found = {Place(home.account, region) for region in registry_regions}
-        for account in self.accounts:
-            found.update(Place(account.id, region) for region in account.regions or registry_regions)
-        return tuple(sorted(found))
+        workload account in its regions (or the registry regions). Sorted, without repeats; worked out once per
+        estate and home (both frozen), not once per message."""
+        return _places(self, home)
 
     def account(self, account_id: str) -> WorkloadAccount | None:
         return next((account for account in self.accounts if account.id == account_id), None)
@@ -64,6 +62,15 @@ class Estate:
     def role_name(self, account_id: str) -> str:
         account = self.account(account_id)
         return account.role_name if account is not None else DEFAULT_READER_ROLE
+
+
+@lru_cache(maxsize=8)
+def _places(estate: Estate, home: Place) -> tuple[Place, ...]:
+    registry_regions = estate.registry_regions(home.region)
+    found = {Place(home.account, region) for region in registry_regions}
+    for account in estate.accounts:
+        found.update(Place(account.id, region) for region in account.regions or registry_regions)
+    return tuple(sorted(found))
 
 
 def filter_places(places: Iterable[Place], accounts: Iterable[str] = (), regions: Iterable[str] = ()) -> list[Place]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from housekeeper.aws.errors import NotFound
 from housekeeper.aws.ports import SsmGateway
 from housekeeper.core.config import Config, load_config
@@ -22,6 +24,14 @@ def read_config(ssm: SsmGateway, parameter_name: str, force_fetch: bool = False)
             parameter_name,
         ) from exc
     try:
-        return load_config(text)
+        return _parsed(text)
     except ConfigInvalid as exc:
         raise ConfigInvalid(exc.problems, source=f"config in SSM parameter '{parameter_name}'") from exc
+
+
+@lru_cache(maxsize=4)
+def _parsed(text: str) -> Config:
+    """The same text gives the same frozen Config: a warm Lambda parses each config version once, not once per
+    invocation (a config with hundreds of accounts takes about a millisecond to validate). Invalid text raises each
+    time: lru_cache does not keep exceptions."""
+    return load_config(text)

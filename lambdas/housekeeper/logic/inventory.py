@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fnmatch import fnmatchcase
@@ -195,33 +196,46 @@ def scan_inventory(settings: InUseSettings, sources: InventorySources, *, now: f
     return Inventory(tuple(uses), tuple(scanned), time.time() if now is None else now)
 
 
+# Places read at once: each place's calls go to its own account (its own quotas), and a scan of hundreds of places one
+# after another would not fit a worker invocation (docs/PERFORMANCE.md, many accounts and regions).
+PARALLEL_PLACES = 16
+
+
 def scan_places(
-    settings: InUseSettings, places: Places, targets: Sequence[Place], *, now: float | None = None
+    settings: InUseSettings,
+    places: Places,
+    targets: Sequence[Place],
+    *,
+    now: float | None = None,
+    parallelism: int = PARALLEL_PLACES,
 ) -> Inventory:
-    """Read every enabled source of every place in `targets`. A place, or a source of it, that cannot be read is
-    recorded in `unreadable` and the scan goes on: what the others use is still known and still protected."""
-    uses: list[ImageUse] = []
-    scanned: dict[str, None] = {}  # in reading order, without repeats
-    unreadable: list[Unreadable] = []
+    """Read every enabled source of every place in `targets`, up to `parallelism` places at a time. A place, or a
+    source of it, that cannot be read is recorded in `unreadable` and the scan goes on: what the others use is still
+    known and still protected."""
     home = places.home if targets else None
-    for place in targets:
+
+    def read(place: Place) -> tuple[list[ImageUse], list[str], Unreadable | None]:
         try:
             sources = places.sources(place)
         except AwsError as exc:
-            unreadable.append(Unreadable(place, ASSUME_ROLE, exc))
-            continue
-        found, read, failed = _scan_place(settings, sources, place)
+            return [], [], Unreadable(place, ASSUME_ROLE, exc)
+        found, scanned, failed = _scan_place(settings, sources, place)
         suffix = "" if place == home else f"@{place}"
-        uses.extend(replace(use, consumer=use.consumer + suffix, place=place) for use in found)
-        scanned.update(dict.fromkeys(read))
-        if failed is not None:
-            unreadable.append(failed)
+        return [replace(use, consumer=use.consumer + suffix, place=place) for use in found], scanned, failed
+
+    if parallelism > 1 and len(targets) > 1:
+        with ThreadPoolExecutor(max_workers=min(parallelism, len(targets)), thread_name_prefix="inventory") as pool:
+            results = list(pool.map(read, targets))  # in the order of `targets`, whatever finished first
+    else:
+        results = [read(place) for place in targets]
+    uses = [use for found, _, _ in results for use in found]
+    sources_read = dict.fromkeys(source for _, read_sources, _ in results for source in read_sources)
     return Inventory(
         tuple(uses),
-        tuple(scanned),
+        tuple(sources_read),
         time.time() if now is None else now,
         places=tuple(targets),
-        unreadable=tuple(unreadable),
+        unreadable=tuple(failed for _, _, failed in results if failed is not None),
     )
 
 
@@ -383,20 +397,25 @@ class InventoryScanner:
     """Scans once and remembers a complete answer for `ttl_seconds` per settings and places (one per warm
     container). An incomplete one is not kept: the retry that follows reads again."""
 
-    def __init__(self, ttl_seconds: float = TTL_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ttl_seconds: float = TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        parallelism: int = PARALLEL_PLACES,
+    ) -> None:
         self._ttl = ttl_seconds
         self._clock = clock
+        self._parallelism = parallelism
         self._cache: dict[tuple[InUseSettings, tuple[Place, ...]], tuple[float, Inventory]] = {}
 
     def scan(self, settings: InUseSettings, places: Places, targets: Sequence[Place]) -> Inventory:
         key = (settings, tuple(targets))
         cached = self._cache.get(key)
-        now = self._clock()
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > self._clock():
             return cached[1]
-        inventory = scan_places(settings, places, targets)
-        if inventory.complete:
-            self._cache[key] = (now + self._ttl, inventory)
+        inventory = scan_places(settings, places, targets, parallelism=self._parallelism)
+        if inventory.complete:  # the TTL runs from the end of the scan: a long scan is not stale on arrival
+            self._cache[key] = (self._clock() + self._ttl, inventory)
         return inventory
 
     def clear(self) -> None:
