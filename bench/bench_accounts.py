@@ -1,20 +1,25 @@
 """Many accounts and regions: a sweep of 200 workload accounts x 3 regions x 10,000 repositories, in memory.
 
 The question (the scale plan, on paper and measured): how many API calls a daily sweep makes, by service and
-operation; how long it takes at the configured concurrency (2 workers, batches of 5, 300 s timeout); and how much
-headroom is left against the published request-rate quotas of ECR, STS, ECS and Lambda.
+operation, rescans of the in-use inventory included; how long it takes at the configured concurrency (2 workers,
+batches of 5, 300 s timeout); and how much headroom is left against the published request-rate quotas of ECR, STS,
+ECS, Lambda, Scheduler and EventBridge.
 
 What is measured runs the real code path on the in-memory fakes of tests.fakes (FakeEcr, FakeEcs, FakeLambda,
 FakeScheduler, FakeEvents, FakeSqs, FakeSsm; importing test helpers is fine for a benchmark), seen through thin
-counting gateways, and the real places cache: housekeeper.aws.places.Boto3Places with its PlaceCaches (at most
-MAX_PLACES views, least recently used out) and the real Boto3StsGateway (credentials per role and region, kept
-until 5 minutes before they expire) on a fake STS client. tests.fakes.FakePlaces is not used: it has neither the
-credential cache nor the MAX_PLACES bound, and those are what this scale tests. Only `_build` (the boto3 clients of
-a place) and `registry` are replaced, by the counting fakes.
+counting gateways, and the real places cache: housekeeper.aws.places.Boto3Places with its PlaceCaches (the clients
+of at most MAX_PLACES places, least recently used out; the memos of every place; one lock) and the real
+Boto3StsGateway (credentials per role and region, kept until 5 minutes before they expire) on a fake STS client.
+The scan is the real InventoryScanner over the real scan_places, reading PARALLEL_PLACES places at a time on its
+thread pool. tests.fakes.FakePlaces is not used: it has neither the credential cache, nor the MAX_PLACES bound, nor
+the memos, and those are what this scale tests. Only `_build` (the boto3 clients of a place) and `registry` are
+replaced: `_build` takes the place's memos from PlaceCaches.memos as the real one does and hands them to counting
+gateways that keep the real gateways' memos (task definition revisions, function versions and `$LATEST` images,
+schedules) in those same dicts, so a place whose clients were evicted is rebuilt warm.
 
 The estate. The registry account in 3 regions (us-east-1, the hub's, eu-west-1 and us-west-2), 10,000 repositories
-in each, with 3, 4 or 5 images (`Prod-1..n`, one day apart; few, so the run stays near a minute: the cost per image
-is bench_evaluator's subject, not this one's). 200 workload accounts in the same 3 regions: 603 places with the
+in each, with 3, 4 or 5 images (`Prod-1..n`, one day apart; few, so the run stays short: the cost per image is
+bench_evaluator's subject, not this one's). 200 workload accounts in the same 3 regions: 603 places with the
 registry's own 3. Each place runs a small but real workload: 3 clusters x 4 services, one running task each, 4
 Lambda image functions with a `live` alias on an older image, 2 Scheduler schedules and 2 EventBridge rules that
 run ECS tasks: 36 image uses and 16 task definitions per place, naming images of the registry in the place's region
@@ -23,16 +28,20 @@ environment keeping 3, a 14-day untagged rule, a 90-day catch-all, enforce mode,
 
 Measured, in one run:
 1. plan_sync for a sweep: one message per (region, repository) into FakeSqs (30,000);
-2. the in-use inventory scan (scan_places, through the real InventoryScanner) of the 603 places: cold, then once
-   more at once on a clock that advances by the modelled AWS time of each call, so that the real scanner decides
-   whether its 60 s entry is still good; the same with a PlaceCaches large enough to keep every place;
+2. the in-use inventory scan of the 603 places, on a worker whose clock advances by the modelled wall time of each
+   scan (below), so that the real scanner and the real STS gateway decide: cold (16 places at a time); again at
+   once (kept or not, the scanner decides: its TTL runs from the scan's end); again once the TTL has passed (warm:
+   every view evicted by MAX_PLACES and rebuilt, from the memos); again once the credentials are due for renewal.
+   The same cold and warm pair with a PlaceCaches large enough to keep every place's clients; and a cold scan one
+   place at a time (parallelism 1), whose inventory is compared with the parallel one;
 3. the worker over every message (no sampling): prepare_run + process per batch of 5, two worker containers taking
    turns, each with its own PlaceCaches and InventoryScanner. The scan is made once per container and then kept
    (a frozen clock), so this part is the cost per repository alone. First the first sweep (every policy written),
    then the steady state (every policy in sync);
 4. yardsticks in the same run: the bare loop (the fakes' own GetLifecyclePolicy and DescribeImages work, and
-   nothing else), json.loads of the two AWS responses of one repository, a bare walk of one place's fakes, and the
-   construction of a boto3 client (each place view builds 4).
+   nothing else), json.loads of the two AWS responses of one repository, a bare walk of one place's fakes, the
+   construction of a boto3 client (each place view builds 4), and one boto3 call answered in process (request
+   serialised and signed, response parsed: the CPU each API call costs besides its round trip).
 
 API calls are what the boto3 gateways would call, counted per gateway method. Exact for the paginated listings
 (pages of the sizes the gateways ask for), a lower bound where AWS holds more than the fakes model:
@@ -46,41 +55,46 @@ API calls are what the boto3 gateways would call, counted per gateway method. Ex
 - ECS: iter_cluster_names -> ListClusters x ceil(clusters / 100); iter_running_containers -> ListTasks x max(1,
   ceil(tasks / 100)) + DescribeTasks x ceil(tasks / 100); iter_service_task_definitions -> ListServices x max(1,
   ceil(services / 100)) + DescribeServices x ceil(services / 10); task_definition_images -> DescribeTaskDefinition
-  unless the same view read that revision before (the gateway's cache, lost when the view is evicted or rebuilt);
+  unless the place's memo holds that revision (kept across evictions and renewals);
 - Lambda: ListFunctions x ceil(image functions / 50) (a lower bound: zip functions add pages on AWS), ListAliases
-  per function, GetFunction per `$LATEST` and per aliased version the same view has not read;
-- Scheduler: ListScheduleGroups, ListSchedules per group (100 a page), GetSchedule per ECS schedule the view has not
-  read; EventBridge: ListEventBuses, ListRules per bus, ListTargetsByRule per rule that runs a task (a lower bound:
+  per function, GetFunction per `$LATEST` the memo has not seen unchanged and per aliased version it does not hold;
+- Scheduler: ListScheduleGroups, ListSchedules per group (100 a page), GetSchedule per ECS schedule the memo does not
+  hold; EventBridge: ListEventBuses, ListRules per bus, ListTargetsByRule per rule that runs a task (a lower bound:
   every rule costs one on AWS);
 - SQS: SendMessageBatch per 10 messages (FakeSqs.batch_sizes). SSM GetParameter is left out of the totals: the
   worker reads it once per invocation here, once a minute per container on AWS (Powertools' 60 s cache).
 
 Derived, not measured: the wall time on AWS. Each call is taken to cost LATENCY_IN_REGION in the hub's region and
-LATENCY_CROSS_REGION in the two others, one call at a time per worker; the Python time measured here is multiplied by
-CPU_FACTOR, the share of a vCPU that Lambda gives 512 MB (one vCPU at 1,769 MB); each place view costs 4 boto3
-clients as measured here (times CPU_FACTOR). The sweep is simulated batch by batch for 2 workers with the scanner's
-rule (a scan is kept for 60 s from its start) and the 300 s timeout. Headroom: the peak request rate each quota
-sees, against the published quota (docs/PERFORMANCE.md cites each one), assuming both workers hit the same place or
-region at the same moment.
+LATENCY_CROSS_REGION in the two others, plus the measured CPU of one boto3 call; Python and client builds are the
+times measured here multiplied by CPU_FACTOR, the share of a vCPU that Lambda gives 512 MB (one vCPU at 1,769 MB).
+A scan: each place's calls one after another on one thread (its AssumeRole and its client builds under PlaceCaches'
+lock, one place at a time, as Boto3Places._view holds it), the places handed to PARALLEL_PLACES threads in order
+(ThreadPoolExecutor.map), the wall time being the slowest thread's end, and never less than the scan's CPU, which
+the threads share. The sweep is replayed batch by batch for the 2 workers with the scanner's rule (a complete scan
+is kept for TTL_SECONDS from its end), credentials renewed SESSION_SECONDS - REFRESH_MARGIN_SECONDS after they were
+taken, and the 300 s timeout. Headroom: the peak request rate each quota sees, against the published quota
+(docs/PERFORMANCE.md cites each one), assuming both workers read the same place at the same moment.
 """
 
 from __future__ import annotations
 
 import gc
+import heapq
 import importlib
 import json
 import math
 import statistics
+import threading
 import time
 import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from housekeeper.aws.ecs import DESCRIBE_SERVICES_LIMIT, DESCRIBE_TASKS_LIMIT, LIST_SERVICES_PAGE, has_revision
-from housekeeper.aws.lambda_functions import LATEST, LIST_FUNCTIONS_PAGE
-from housekeeper.aws.places import MAX_PLACES, Boto3Places, PlaceCaches, _View
+from housekeeper.aws.lambda_functions import LATEST, LIST_FUNCTIONS_PAGE, LambdaMemo
+from housekeeper.aws.places import MAX_PLACES, Boto3Places, PlaceCaches, _Memo, _View
 from housekeeper.aws.ports import (
     ContainerImageRef,
     EcrGateway,
@@ -102,13 +116,13 @@ from housekeeper.aws.ports import (
     ServiceTaskDefinitions,
     SsmGateway,
 )
-from housekeeper.aws.sts import Boto3StsGateway
+from housekeeper.aws.sts import REFRESH_MARGIN_SECONDS, SESSION_SECONDS, Boto3StsGateway
 from housekeeper.core.config import Config
 from housekeeper.core.images import ImageRecord
 from housekeeper.core.manifests import is_index
 from housekeeper.core.places import Estate, Place
 from housekeeper.logic.config_source import read_config
-from housekeeper.logic.inventory import TTL_SECONDS, Inventory, InventoryScanner
+from housekeeper.logic.inventory import PARALLEL_PLACES, TTL_SECONDS, Inventory, InventoryScanner
 from housekeeper.logic.plan import SWEEP, plan_sync
 from housekeeper.logic.sync import SyncResult
 from housekeeper.logic.worker import RepositorySyncFailed, SyncMessage, prepare_run, process
@@ -133,12 +147,14 @@ RULES = 2
 PARAMETER = "/ecr-housekeeper/config"
 QUEUE = "https://sqs.us-east-1.amazonaws.com/111122223333/sync"
 DAY = 86_400.0
+ADVANCED_PARAMETER_BYTES = 8192  # SSM Parameter Store, advanced tier (infra/config_parameter.py picks it past 4 KB)
 
 SETTINGS = DeploySettings()
 WORKERS = SETTINGS.worker_reserved_concurrency
 BATCH = SETTINGS.worker_batch_size
 WORKER_TIMEOUT = float(SETTINGS.worker_timeout_seconds)
 PLAN_TIMEOUT = 900.0  # infra/policy_sync.py, the dispatcher
+CREDENTIALS_KEPT = SESSION_SECONDS - REFRESH_MARGIN_SECONDS  # a reader role is assumed again this often
 # Assumptions of the projection (docs/PERFORMANCE.md states them with the figures).
 LATENCY_IN_REGION = 0.030
 LATENCY_CROSS_REGION = 0.100
@@ -148,17 +164,23 @@ PLAN_MEMORY_MB = 256
 CPU_FACTOR = ONE_VCPU_MB / WORKER_MEMORY_MB
 PLAN_CPU_FACTOR = ONE_VCPU_MB / PLAN_MEMORY_MB
 CLIENTS_PER_VIEW = 4  # ecs, lambda, scheduler, events (housekeeper.aws.places.Boto3Places._build)
+ESTATE_SIZES = (0, 5, 10, 20, 50, 100, 200, 360, 500, 1000)  # workload accounts, for the projection by size
 
-CONFIG: dict[str, Any] = {
-    "version": 1,
-    "mode": "enforce",
-    "environments": [{"name": "prod", "tagPrefix": "Prod", "keep": 3, "clusters": ["prod-*"]}],
-    "untagged": {"expireAfterDays": 14},
-    "catchAll": {"expireAfterDays": 90},
-    "safety": {"protectInUse": True, "maxExpireFraction": 0.5},
-    "regions": list(REGIONS),
-    "accounts": [{"id": f"{200_000_000_000 + i:012d}"} for i in range(ACCOUNTS)],
-}
+
+def make_config(accounts: int) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "mode": "enforce",
+        "environments": [{"name": "prod", "tagPrefix": "Prod", "keep": 3, "clusters": ["prod-*"]}],
+        "untagged": {"expireAfterDays": 14},
+        "catchAll": {"expireAfterDays": 90},
+        "safety": {"protectInUse": True, "maxExpireFraction": 0.5},
+        "regions": list(REGIONS),
+        "accounts": [{"id": f"{200_000_000_000 + i:012d}"} for i in range(accounts)],
+    }
+
+
+CONFIG = make_config(ACCOUNTS)
 
 # Published request-rate quotas, per account and region (sources in docs/PERFORMANCE.md): (burst, sustained) per
 # second, and the operations that share them.
@@ -177,6 +199,10 @@ LAMBDA_CONTROL_PLANE_PER_SECOND = 15.0  # every other control-plane call togethe
 STS_PER_SECOND = 600.0  # AssumeRole, GetCallerIdentity, ... together, per account and region
 ECR_BATCH_GET_IMAGE_PER_SECOND = 2000.0
 ECR_PUT_IMAGE_PER_SECOND = 10.0
+UNPUBLISHED = {  # reads whose rate quota the providers' quota pages, as searched, do not give
+    "scheduler (ListScheduleGroups, ListSchedules, GetSchedule)": "scheduler:",
+    "eventbridge (ListEventBuses, ListRules, ListTargetsByRule)": "events:",
+}
 
 
 def latency(region: str) -> float:
@@ -187,32 +213,48 @@ def _pages(items: int, page: int) -> int:
     return math.ceil(items / page)
 
 
+Calls = Counter[tuple[str, str, str]]  # (operation, account, region) -> calls
+
+
 @dataclass
 class Tally:
-    """The API calls one worker container makes, by (operation, account, region), and the AWS seconds they would
-    take one after another (the modelled clock)."""
+    """The API calls one worker container makes, by (operation, account, region); the AWS seconds they would take
+    one after another; and, per place, the views built and the roles assumed to enter it. Shared by the scan's
+    threads, so every change is made under a lock."""
 
-    calls: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    calls: Calls = field(default_factory=Counter)
     aws_seconds: float = 0.0
-    views_built: int = 0
+    built: Counter[Place] = field(default_factory=Counter)
+    entered: Counter[Place] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, operation: str, place: Place, count: int = 1) -> None:
         if count > 0:
-            self.calls[(operation, place.account, place.region)] += count
-            self.aws_seconds += count * latency(place.region)
+            with self.lock:
+                self.calls[(operation, place.account, place.region)] += count
+                self.aws_seconds += count * latency(place.region)
 
-    def mark(self) -> tuple[Counter[tuple[str, str, str]], float, int]:
-        return Counter(self.calls), self.aws_seconds, self.views_built
+    def build(self, place: Place) -> None:
+        with self.lock:
+            self.built[place] += 1
+
+    def enter(self, place: Place) -> None:
+        with self.lock:
+            self.entered[place] += 1
+
+    def mark(self) -> tuple[Calls, Counter[Place], Counter[Place]]:
+        with self.lock:
+            return Counter(self.calls), Counter(self.built), Counter(self.entered)
 
 
-def by_operation(calls: Counter[tuple[str, str, str]]) -> dict[str, int]:
+def by_operation(calls: Calls) -> dict[str, int]:
     found: Counter[str] = Counter()
     for (operation, _, _), count in calls.items():
         found[operation] += count
     return dict(sorted(found.items()))
 
 
-def by_service(calls: Counter[tuple[str, str, str]]) -> dict[str, int]:
+def by_service(calls: Calls) -> dict[str, int]:
     found: Counter[str] = Counter()
     for (operation, _, _), count in calls.items():
         found[operation.split(":", 1)[0]] += count
@@ -305,14 +347,16 @@ class CountingEcr:
 
 
 class CountingEcs:
-    """EcsGateway over one place's FakeEcs, with Boto3EcsGateway's cache of task definition revisions (one per
-    view: a rebuilt or evicted view starts empty)."""
+    """EcsGateway over one place's FakeEcs, with Boto3EcsGateway's memo of task definition revisions: the place's
+    dict in PlaceCaches.memos, so it outlives the view (eviction past MAX_PLACES, a renewal of credentials)."""
 
-    def __init__(self, fake: EcsGateway, tally: Tally, place: Place) -> None:
+    def __init__(
+        self, fake: EcsGateway, tally: Tally, place: Place, revision_images: dict[str, list[ContainerImageRef]]
+    ) -> None:
         self._fake = fake
         self._tally = tally
         self._place = place
-        self._revision_images: dict[str, list[ContainerImageRef]] = {}
+        self._revision_images = revision_images
 
     def _add(self, operation: str, count: int = 1) -> None:
         self._tally.add(operation, self._place, count)
@@ -374,13 +418,15 @@ class CountingEcs:
 
 
 class CountingLambda:
-    """LambdaGateway over one place's FakeLambda, with Boto3LambdaGateway's caches of function versions."""
+    """LambdaGateway over one place's FakeLambda, with Boto3LambdaGateway's memo (the place's LambdaMemo): a
+    published version's image by (function, version); `$LATEST`'s by (function, CodeSha256, LastModified), which the
+    fake stands in for with the digest it runs."""
 
-    def __init__(self, fake: LambdaGateway, tally: Tally, place: Place) -> None:
+    def __init__(self, fake: LambdaGateway, tally: Tally, place: Place, memo: LambdaMemo) -> None:
         self._fake = fake
         self._tally = tally
         self._place = place
-        self._read: set[tuple[str, str]] = set()
+        self._memo = memo
 
     def iter_function_images(self) -> Iterator[FunctionImage]:
         images = list(self._fake.iter_function_images())
@@ -388,21 +434,29 @@ class CountingLambda:
         self._tally.add("lambda:ListFunctions", self._place, max(1, _pages(len(functions), LIST_FUNCTIONS_PAGE)))
         self._tally.add("lambda:ListAliases", self._place, len(functions))
         for image in images:
-            key = (image.function, LATEST if image.qualifier == LATEST else image.version)
-            if key not in self._read:  # $LATEST: unchanged since the last ListFunctions (no new CodeSha256)
-                self._read.add(key)
+            found = (image.image_uri, image.resolved_image_uri)
+            if image.qualifier == LATEST:
+                latest = (image.function, image.resolved_image_uri or "", "")
+                if latest not in self._memo.latest_images:
+                    self._tally.add("lambda:GetFunction", self._place)
+                    self._memo.latest_images[latest] = found
+            elif (image.function, image.version) not in self._memo.version_images:
                 self._tally.add("lambda:GetFunction", self._place)
+                self._memo.version_images[(image.function, image.version)] = found
         yield from images
 
 
 class CountingScheduler:
-    """SchedulerGateway over one place's FakeScheduler, with Boto3SchedulerGateway's cache of schedules."""
+    """SchedulerGateway over one place's FakeScheduler, with Boto3SchedulerGateway's memo (the place's dict of
+    (group, name, last modified) -> task definition; the fake's schedules are never modified)."""
 
-    def __init__(self, fake: SchedulerGateway, tally: Tally, place: Place) -> None:
+    def __init__(
+        self, fake: SchedulerGateway, tally: Tally, place: Place, memo: dict[tuple[str, str, str], str | None]
+    ) -> None:
         self._fake = fake
         self._tally = tally
         self._place = place
-        self._read: set[tuple[str, str]] = set()
+        self._memo = memo
 
     def iter_scheduled_tasks(self) -> Iterator[ScheduledTask]:
         tasks = list(self._fake.iter_scheduled_tasks())
@@ -411,14 +465,15 @@ class CountingScheduler:
         for count in groups.values():
             self._tally.add("scheduler:ListSchedules", self._place, max(1, _pages(count, 100)))
         for task in tasks:
-            if (task.group, task.name) not in self._read:
-                self._read.add((task.group, task.name))
+            key = (task.group, task.name, "")
+            if key not in self._memo:
                 self._tally.add("scheduler:GetSchedule", self._place)
+                self._memo[key] = task.task_definition
         yield from tasks
 
 
 class CountingEvents:
-    """EventsGateway over one place's FakeEvents."""
+    """EventsGateway over one place's FakeEvents (Boto3EventsGateway keeps nothing between scans)."""
 
     def __init__(self, fake: EventsGateway, tally: Tally, place: Place) -> None:
         self._fake = fake
@@ -435,8 +490,9 @@ class CountingEvents:
 
 
 class FakeStsClient:
-    """The boto3 STS client Boto3StsGateway calls: counts, and hands out credentials valid for the asked duration
-    on the worker's modelled clock."""
+    """The boto3 STS client Boto3StsGateway calls: counts (against the hub's account, at the regional endpoint),
+    notes which place the role enters, and hands out credentials valid for the asked duration on the worker's
+    modelled clock."""
 
     def __init__(self, tally: Tally, region: str | None, clock: Callable[[], float]) -> None:
         self._tally = tally
@@ -449,6 +505,7 @@ class FakeStsClient:
 
     def assume_role(self, **request: Any) -> dict[str, Any]:
         self._tally.add("sts:AssumeRole", self._place)
+        self._tally.enter(Place(str(request["RoleArn"]).split(":")[4], self._place.region))
         expires = self._clock() + float(request["DurationSeconds"])
         return {
             "Credentials": {"AccessKeyId": "ASIA", "SecretAccessKey": "s", "SessionToken": "t", "Expiration": expires}
@@ -561,8 +618,9 @@ def build_world() -> World:
 
 # ------------------------------------------------------------------------------------- places and worker containers
 class BenchPlaces(Boto3Places):
-    """The real Boto3Places (its credential handling and least-recently-used bound on views), with each place's
-    view built from the counting fakes instead of boto3 clients."""
+    """The real Boto3Places (its lock, its credential handling, its least-recently-used bound on views), with each
+    place's view built from the counting fakes instead of boto3 clients, on the place's memos as the real `_build`
+    takes them."""
 
     def __init__(self, estate: Estate, caches: PlaceCaches, world: World, worker: Worker) -> None:
         super().__init__(estate, caches, home_region=HOME_REGION)
@@ -575,66 +633,139 @@ class BenchPlaces(Boto3Places):
             gateway = self._worker.registries[region] = CountingEcr(self._world.registries[region], self._worker.tally)
         return gateway
 
-    def _build(self, place: Place, make: Callable[[str], Any], expires_at: float) -> _View:  # type: ignore[override]
-        self._worker.tally.views_built += 1
+    def _build(self, place: Place, make: Callable[[str], Any], expires_at: float) -> _View:
+        memo = self._caches.memos.setdefault(place, _Memo())  # as Boto3Places._build: kept apart from the clients
         found, tally = self._world.places[place], self._worker.tally
-        ecs = CountingEcs(found.ecs, tally, place)
+        tally.build(place)
+        ecs = CountingEcs(found.ecs, tally, place, memo.revision_images)
         sources = InventorySources(
             ecs=ecs,
-            lambdas=CountingLambda(found.lambdas, tally, place),
-            scheduler=CountingScheduler(found.scheduler, tally, place),
+            lambdas=CountingLambda(found.lambdas, tally, place, memo.lambdas),
+            scheduler=CountingScheduler(found.scheduler, tally, place, memo.schedules),
             events=CountingEvents(found.events, tally, place),
         )
         return _View(expires_at, ecs, sources)  # type: ignore[arg-type]
 
 
-class Worker:
-    """One warm Lambda container: its PlaceCaches, its InventoryScanner and the calls it makes. `modelled_clock`:
-    the scanner and STS see time pass as the calls would take on AWS; otherwise the scanner's clock stands still."""
+@dataclass(frozen=True)
+class Costs:
+    """Yardsticks measured in this run that the model of a scan needs."""
 
-    def __init__(self, world: World, *, max_places: int = MAX_PLACES, modelled_clock: bool = False) -> None:
+    client_seconds: float  # one boto3 client built
+    call_seconds: float  # the CPU of one boto3 call besides its round trip
+
+
+@dataclass
+class Scan:
+    """One scan by one worker: what it cost here, and the calls, view builds and role entries it made."""
+
+    cpu_seconds: float  # Python CPU here, every thread together (time.process_time)
+    wall_seconds: float  # elapsed here (time.perf_counter)
+    calls: Calls
+    built: Counter[Place]
+    entered: Counter[Place]
+    inventory: Inventory = field(default_factory=Inventory)
+    modelled: float = 0.0  # its wall time on AWS (the model), 0 where the worker has no modelled clock
+
+    @property
+    def views_built(self) -> int:
+        return sum(self.built.values())
+
+    @property
+    def assumed(self) -> int:
+        return sum(self.entered.values())
+
+
+class Worker:
+    """One warm Lambda container: its PlaceCaches, its InventoryScanner and the calls it makes.
+
+    With `costs`, the scanner and STS see a modelled clock: it stands at `elapsed` seconds, which each scan advances
+    by its modelled wall time (and the bench by any idle time); during a scan the scanner reads its start plus the
+    modelled wall time of what the scan has done so far, so it stores the scan's end as AWS would see it. Without
+    `costs`, the scanner's clock stands still (a scan once per container, then kept)."""
+
+    def __init__(
+        self,
+        world: World,
+        *,
+        max_places: int = MAX_PLACES,
+        parallelism: int = PARALLEL_PLACES,
+        costs: Costs | None = None,
+    ) -> None:
         self.tally = Tally()
         self.registries: dict[str, CountingEcr] = {}
-        epoch = time.time()
-
-        def clock() -> float:
-            return epoch + self.tally.aws_seconds
-
-        sts = Boto3StsGateway(lambda region: FakeStsClient(self.tally, region, clock), clock=clock)
-        self.caches = PlaceCaches(sts=sts, max_places=max_places)
-        self.scanner = InventoryScanner(clock=clock if modelled_clock else (lambda: 0.0))
+        self.epoch = time.time()
+        self.elapsed = 0.0
+        self.parallelism = parallelism
         self._world = world
+        self._costs = costs
+        self._started: tuple[tuple[Calls, Counter[Place], Counter[Place]], float, float] | None = None
+        self._bookkeeping = (0.0, 0.0)  # CPU and wall seconds the modelled clock took during a scan (not the scan's)
+        sts = Boto3StsGateway(lambda region: FakeStsClient(self.tally, region, self.clock), clock=self.clock)
+        self.caches = PlaceCaches(sts=sts, max_places=max_places)
+        scanner_clock = self._scanner_clock if costs is not None else (lambda: 0.0)
+        self.scanner = InventoryScanner(clock=scanner_clock, parallelism=parallelism)
 
     def places_for(self, estate: Estate) -> BenchPlaces:
         return BenchPlaces(estate, self.caches, self._world, self)
 
+    def clock(self) -> float:
+        return self.epoch + self.elapsed
+
+    def _scanner_clock(self) -> float:
+        if self._started is None:
+            return self.clock()
+        cpu, wall = time.process_time(), time.perf_counter()
+        modelled = self._so_far().modelled
+        spent_cpu, spent_wall = self._bookkeeping
+        self._bookkeeping = (spent_cpu + time.process_time() - cpu, spent_wall + time.perf_counter() - wall)
+        return self.clock() + modelled
+
+    def begin(self) -> None:
+        self._started = (self.tally.mark(), time.process_time(), time.perf_counter())
+        self._bookkeeping = (0.0, 0.0)
+
+    def _so_far(self) -> Scan:
+        assert self._started is not None
+        (calls, built, entered), cpu, wall = self._started
+        now_calls, now_built, now_entered = self.tally.mark()
+        found = Scan(
+            time.process_time() - cpu - self._bookkeeping[0],
+            time.perf_counter() - wall - self._bookkeeping[1],
+            now_calls - calls,
+            now_built - built,
+            now_entered - entered,
+        )
+        if self._costs is not None:
+            found.modelled = scan_time(place_works(found, self._costs, self._world.targets), self.parallelism).wall
+        return found
+
+    def end(self, inventory: Inventory) -> Scan:
+        found = self._so_far()
+        found.inventory = inventory
+        self._started = None
+        self.elapsed += found.modelled
+        return found
+
 
 # --------------------------------------------------------------------------------------------------- measuring
-@dataclass
-class Scan:
-    seconds: float
-    calls: Counter[tuple[str, str, str]]
-    aws_seconds: float
-    views_built: int
-    assumed: int
-    inventory: Inventory
-
-
 def scan(worker: Worker, world: World) -> Scan:
-    before, aws_before, views_before = worker.tally.mark()
-    assumed_before = worker.caches.sts.assumed
+    """One InventoryScanner.scan of every place, as a worker invocation makes it (the scanner may keep the last)."""
     places = worker.places_for(world.config.estate)
-    started = time.perf_counter()
+    worker.begin()
     inventory = worker.scanner.scan(world.config.safety.in_use, places, world.targets)
-    seconds = time.perf_counter() - started
+    found = worker.end(inventory)
     assert inventory.complete, inventory.unreadable[:3]
-    return Scan(
-        seconds,
-        worker.tally.calls - before,
-        worker.tally.aws_seconds - aws_before,
-        worker.tally.views_built - views_before,
-        worker.caches.sts.assumed - assumed_before,
-        inventory,
+    return found
+
+
+def same_inventory(one: Inventory, other: Inventory) -> bool:
+    """The same uses in the same order, the same sources, places and gaps (the time of the scan aside)."""
+    return (one.uses, one.sources, one.places, one.unreadable) == (
+        other.uses,
+        other.sources,
+        other.places,
+        other.unreadable,
     )
 
 
@@ -723,8 +854,8 @@ def json_yardstick(world: World, rounds: int = 2000) -> float:
 
 def invocation_overhead(world: World, worker: Worker, rounds: int = 50) -> dict[str, float]:
     """Median seconds of the work every worker invocation repeats whatever its batch: reading the config (the text is
-    cached, the 200-account document is parsed and validated again), listing the places (Estate.places sorts 603),
-    and finding the kept scan (InventoryScanner's key holds every place)."""
+    cached, and so is the Config parsed from it), listing the places (Estate.places, cached per estate and home), and
+    finding the kept scan (InventoryScanner's key holds every place)."""
     home = Place(HOME_ACCOUNT, HOME_REGION)
     places = worker.places_for(world.config.estate)
     steps: dict[str, Callable[[], object]] = {
@@ -773,34 +904,159 @@ def client_costs(views: int = 10) -> tuple[float, float]:
     return statistics.median(timings), held / views
 
 
+class _Body:
+    """The raw body of an HTTP response, as botocore reads it."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._data
+
+    def read(self, *_: Any, **__: Any) -> bytes:
+        return self._data
+
+
+def call_cost(rounds: int = 500) -> float:
+    """Median seconds of one boto3 call answered in process (an ecs DescribeTasks of one running task, the largest
+    response a place scan reads): the request serialised and signed, adaptive retries' rate limiter, the response
+    parsed; everything but the round trip (a `before-send` handler answers)."""
+    from botocore.awsrequest import AWSResponse
+    from housekeeper.aws.session import Credentials, client_with
+
+    arn = "arn:aws:ecs:eu-west-1:200000000000"
+    image = f"{HOME_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/team-000/service-00001"
+    task = {
+        "taskArn": f"{arn}:task/prod-0/0123456789abcdef",
+        "clusterArn": f"{arn}:cluster/prod-0",
+        "taskDefinitionArn": f"{arn}:task-definition/prod-0-svc-0:1",
+        "lastStatus": "RUNNING",
+        "startedBy": "ecs-svc/1234567890",
+        "containers": [
+            {"name": "c0", "image": f"{image}:Prod-4", "imageDigest": "sha256:" + "a" * 64, "lastStatus": "RUNNING"}
+        ],
+    }
+    body = json.dumps({"tasks": [task], "failures": []}).encode()
+    headers = {"content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "bench"}
+    ecs = client_with("ecs", "eu-west-1", Credentials("ASIAEXAMPLE", "secret", "token", time.time() + 3600))
+    ecs.meta.events.register(
+        "before-send.ecs.DescribeTasks", lambda request, **_: AWSResponse(request.url, 200, headers, _Body(body))
+    )
+    for _ in range(20):  # the first calls load the operation model and the endpoint rules
+        ecs.describe_tasks(cluster="prod-0", tasks=["0123456789abcdef"])
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        ecs.describe_tasks(cluster="prod-0", tasks=["0123456789abcdef"])
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
 # ---------------------------------------------------------------------------------------------------- projecting
+@dataclass(frozen=True)
+class Work:
+    """One place's share of a scan on AWS, in seconds."""
+
+    locked_trip: float  # its AssumeRole round trip, under PlaceCaches' lock
+    locked_cpu: float  # its boto3 clients built, under the lock
+    trips: float  # its calls' round trips, one after another
+    cpu: float  # its Python and its calls' CPU
+    clients: int = 0  # boto3 clients built (each opens its own connections)
+
+
+@dataclass(frozen=True)
+class ScanTime:
+    wall: float  # the slowest thread's end, or the scan's CPU if more (the threads share one CPU share)
+    slowest_thread: float
+    cpu: float
+    locked: float  # time the lock is held, places one after another
+
+
+def place_works(found: Scan, costs: Costs, targets: Sequence[Place]) -> list[Work]:
+    """Each place's work in a scan on AWS, in the order the scan hands places to its threads. The Python measured
+    here is shared evenly between the places (they run the same workload)."""
+    trips: dict[Place, float] = {}
+    calls: Counter[Place] = Counter()
+    for (operation, account, region), count in found.calls.items():
+        if operation.split(":", 1)[0] in ("sts", "ecr", "sqs"):  # AssumeRole is the place's, via `entered`
+            continue
+        place = Place(account, region)
+        trips[place] = trips.get(place, 0.0) + count * latency(region)
+        calls[place] += count
+    python = found.cpu_seconds / max(1, len(targets))
+    return [
+        Work(
+            locked_trip=found.entered[place] * latency(place.region),
+            locked_cpu=found.built[place] * CLIENTS_PER_VIEW * costs.client_seconds * CPU_FACTOR,
+            trips=trips.get(place, 0.0),
+            cpu=(python + (calls[place] + found.entered[place]) * costs.call_seconds) * CPU_FACTOR,
+            clients=found.built[place] * CLIENTS_PER_VIEW,
+        )
+        for place in targets
+    ]
+
+
+def with_new_connections(works: Sequence[Work], targets: Sequence[Place], round_trips: int = 2) -> list[Work]:
+    """The same works if each new boto3 client's first call took `round_trips` more (TCP and TLS set-up): the model
+    takes every call on a warm connection, and a client built is a connection pool opened."""
+    return [
+        replace(work, trips=work.trips + work.clients * round_trips * latency(place.region))
+        for work, place in zip(works, targets, strict=True)
+    ]
+
+
+def scan_time(works: Sequence[Work], threads: int) -> ScanTime:
+    """ThreadPoolExecutor.map over the places: each thread takes the next place when it is free; a place that must
+    be entered (AssumeRole) or built waits for the lock, holds it, then makes its calls one after another."""
+    free = [0.0] * max(1, min(threads, len(works)))  # when each thread is next free (a heap)
+    lock_free = slowest = locked = cpu = 0.0
+    for work in works:
+        now = heapq.heappop(free)
+        hold = work.locked_trip + work.locked_cpu
+        if hold > 0:
+            now = lock_free = max(now, lock_free) + hold
+            locked += hold
+        now += work.trips + work.cpu
+        cpu += work.cpu + work.locked_cpu
+        slowest = max(slowest, now)
+        heapq.heappush(free, now)
+    return ScanTime(max(slowest, cpu), slowest, cpu, locked)
+
+
 @dataclass(frozen=True)
 class Sweep:
     seconds: float | None  # None: an invocation would run past the timeout, so the sweep never finishes
-    scans: int
+    scans: tuple[Counter[str], ...]  # per container: cold, warm and renewal scans
     longest_invocation: float
+    scanning: float  # container-seconds spent scanning
+    busy: float  # container-seconds in all
 
 
-def simulate(per_message: Sequence[float], first_scan: float, later_scan: float) -> Sweep:
-    """The sweep on AWS: batches taking turns between the workers; a worker scans when its kept scan is older than
-    the TTL (counted from the scan's start, as InventoryScanner does), before its batch."""
+def simulate(per_message: Sequence[float], cold: float, warm: float, renewal: float) -> Sweep:
+    """The sweep on AWS: batches taking turns between the workers. Before its batch, a worker scans when its kept
+    scan has expired: TTL_SECONDS counted from the end of the last scan, as InventoryScanner keeps it. Its first
+    scan is cold; a later one warm, or a renewal when the credentials taken CREDENTIALS_KEPT earlier are due."""
     batches = [per_message[i : i + BATCH] for i in range(0, len(per_message), BATCH)]
-    ends, scans, longest = [], 0, 0.0
+    ends, made, longest, scanning = [], [], 0.0, 0.0
     for worker in range(WORKERS):
-        now, expires, first = 0.0, -math.inf, True
+        now, expires, renew_at, kinds = 0.0, -math.inf, math.inf, Counter[str]()
         for batch in batches[worker::WORKERS]:
             start = now
             if now >= expires:
+                kind = "cold" if not kinds else "renewal" if now >= renew_at else "warm"
+                renew_at = now + CREDENTIALS_KEPT if kind != "warm" else renew_at
+                took = {"cold": cold, "warm": warm, "renewal": renewal}[kind]
+                now += took
+                scanning += took
                 expires = now + TTL_SECONDS
-                now += first_scan if first else later_scan
-                first = False
-                scans += 1
+                kinds[kind] += 1
             now += sum(batch)
             longest = max(longest, now - start)
             if now - start > WORKER_TIMEOUT:
-                return Sweep(None, scans, longest)
+                return Sweep(None, (kinds,), longest, scanning, 0.0)
         ends.append(now)
-    return Sweep(max(ends), scans, longest)
+        made.append(kinds)
+    return Sweep(max(ends), tuple(made), longest, scanning, sum(ends))
 
 
 def describe(sweep: Sweep, *, scanning: bool = True) -> str:
@@ -809,25 +1065,82 @@ def describe(sweep: Sweep, *, scanning: bool = True) -> str:
             f"does not finish: an invocation needs {sweep.longest_invocation:,.0f} s "
             f"(timeout {WORKER_TIMEOUT:.0f} s), so every message times out and retries"
         )
-    scans = f", {sweep.scans:,} scans" if scanning else ""
-    return f"{sweep.seconds / 3600:.2f} h{scans}, longest invocation {sweep.longest_invocation:.0f} s"
-
-
-def by_estate_size(per_message: Sequence[float], cold: float, warm: float, evicted: float) -> dict[int, str]:
-    """The steady sweep for fewer or more workload accounts (3 regions each), from the seconds per place of this
-    run's scans: the first scan cold; later ones warm while PlaceCaches keeps every place (at most MAX_PLACES), and
-    as `evicted` (views rebuilt, caches lost) past it."""
-    found: dict[int, str] = {}
-    for accounts in (0, 5, 10, 20, 50, 100, 200):
-        count = len(REGIONS) * (accounts + 1)
-        first, again = cold * count, (warm if count <= MAX_PLACES else evicted) * count
-        sweep = simulate(per_message, first, again)
-        done = f"{sweep.seconds / 3600:,.1f} h" if sweep.seconds is not None else "never (past the timeout)"
-        found[accounts] = f"{count} places, scans {first:,.0f} s then {again:,.0f} s: {done}"
+    found = f"{sweep.seconds / 3600:.2f} h, longest invocation {sweep.longest_invocation:.0f} s"
+    if scanning:
+        per = "; ".join(
+            f"{kinds['cold']} cold + {kinds['warm']} warm + {kinds['renewal']} renewal" for kinds in sweep.scans
+        )
+        found += f", scans per container: {per}; {sweep.scanning / sweep.busy:.0%} of container time scanning"
     return found
 
 
-def calls_per_repository(calls: Counter[tuple[str, str, str]], region: str) -> dict[str, float]:
+def sweep_calls(sweep: Sweep, scans: Mapping[str, Scan]) -> Calls:
+    """The calls of every scan the sweep makes, each container's cold, warm and renewal scans as measured."""
+    total: Calls = Counter()
+    for kinds in sweep.scans:
+        for kind, count in kinds.items():
+            for key, calls in scans[kind].calls.items():
+                total[key] += calls * count
+    return total
+
+
+def accounts_within(limit: int) -> int:
+    """The most workload accounts (listed by id alone) whose config fits `limit` bytes of compact JSON."""
+    accounts = 0
+    while len(json.dumps(make_config(accounts + 1), separators=(",", ":"))) <= limit:
+        accounts += 1
+    return accounts
+
+
+def estate_works(works: Mapping[str, Sequence[Work]], kind: str, accounts: int) -> list[Work]:
+    """This run's work per place for an estate of `accounts` workload accounts (3 regions each): the registry's 3
+    places, then workload places taken in turn. A warm scan past MAX_PLACES places rebuilds every view (least
+    recently used out, the same order each scan); below it, it keeps them."""
+    count = len(REGIONS) * (accounts + 1)
+    if kind == "warm" and count <= MAX_PLACES:
+        kind = "warm kept"
+    hub, rest = list(works[kind][: len(REGIONS)]), works[kind][len(REGIONS) :]
+    return hub + [rest[i % len(rest)] for i in range(count - len(hub))]
+
+
+def sweep_of(per_message: Sequence[float], works: Mapping[str, Sequence[Work]], accounts: int) -> tuple[Sweep, str]:
+    walls = {
+        kind: scan_time(estate_works(works, kind, accounts), PARALLEL_PLACES).wall
+        for kind in ("cold", "warm", "renewal")
+    }
+    sweep = simulate(per_message, walls["cold"], walls["warm"], walls["renewal"])
+    return sweep, f"scans {walls['cold']:,.0f} s cold, {walls['warm']:,.0f} s warm, {walls['renewal']:,.0f} s renewal"
+
+
+def by_estate_size(per_message: Sequence[float], works: Mapping[str, Sequence[Work]]) -> dict[int, str]:
+    """The steady sweep for fewer or more workload accounts, from this run's work per place."""
+    found: dict[int, str] = {}
+    for accounts in ESTATE_SIZES:
+        sweep, scans = sweep_of(per_message, works, accounts)
+        size = len(json.dumps(make_config(accounts), separators=(",", ":")))
+        note = " (past the 8 KB advanced tier)" if size > ADVANCED_PARAMETER_BYTES else ""
+        if sweep.seconds is None:
+            done = f"never (an invocation needs {sweep.longest_invocation:,.0f} s)"
+        else:
+            rescans = sum(kinds["warm"] + kinds["renewal"] for kinds in sweep.scans) / len(sweep.scans)
+            done = f"{sweep.seconds / 3600:.2f} h, {rescans:.0f} rescans per container"
+        found[accounts] = f"{len(REGIONS) * (accounts + 1)} places, config {size:,} B{note}; {scans}; sweep {done}"
+    return found
+
+
+def most_accounts_in_time(per_message: Sequence[float], works: Mapping[str, Sequence[Work]]) -> int:
+    """The most workload accounts (3 regions each) whose sweep has no invocation past the timeout."""
+    low, high = 0, 10_000
+    while low < high:
+        middle = (low + high + 1) // 2
+        if sweep_of(per_message, works, middle)[0].seconds is None:
+            high = middle - 1
+        else:
+            low = middle
+    return low
+
+
+def calls_per_repository(calls: Calls, region: str) -> dict[str, float]:
     found: Counter[str] = Counter()
     for (operation, _, call_region), count in calls.items():
         if call_region == region and operation.startswith("ecr:"):
@@ -835,24 +1148,21 @@ def calls_per_repository(calls: Counter[tuple[str, str, str]], region: str) -> d
     return {operation: count / REPOSITORIES for operation, count in found.items()}
 
 
-def message_seconds(python: float, calls: Counter[tuple[str, str, str]]) -> dict[str, float]:
-    """Modelled seconds per message, by region: Python on Lambda plus the ECR calls one after another."""
-    return {
-        region: python * CPU_FACTOR + sum(calls_per_repository(calls, region).values()) * latency(region)
-        for region in REGIONS
-    }
+def message_seconds(python: float, calls: Calls, call_seconds: float) -> dict[str, float]:
+    """Modelled seconds per message, by region: Python on Lambda plus the ECR calls one after another (each its round
+    trip and its boto3 CPU on Lambda)."""
+    found = {}
+    for region in REGIONS:
+        count = sum(calls_per_repository(calls, region).values())
+        found[region] = (python + count * call_seconds) * CPU_FACTOR + count * latency(region)
+    return found
 
 
 def queued_seconds(messages: Sequence[Mapping[str, Any]], per_region: Mapping[str, float]) -> list[float]:
     return [per_region[body["region"]] for body in messages]
 
 
-def scan_seconds(found: Scan, client_seconds: float) -> float:
-    """A scan on AWS: its calls one after another, its Python and its boto3 clients at Lambda's CPU share."""
-    return found.aws_seconds + (found.seconds + found.views_built * CLIENTS_PER_VIEW * client_seconds) * CPU_FACTOR
-
-
-def per_place(calls: Counter[tuple[str, str, str]]) -> dict[tuple[str, str], Counter[str]]:
+def per_place(calls: Calls) -> dict[tuple[str, str], Counter[str]]:
     found: dict[tuple[str, str], Counter[str]] = {}
     for (operation, account, region), count in calls.items():
         found.setdefault((account, region), Counter())[operation] += count
@@ -864,24 +1174,28 @@ def _peak(calls_in_a_place_scan: float, place_seconds: float) -> float:
     return WORKERS * calls_in_a_place_scan / max(1.0, place_seconds)
 
 
-def headroom(
-    cold: Scan, warm: Scan, steady_calls: Counter[tuple[str, str, str]], repo: Mapping[str, float]
-) -> dict[str, str]:
-    """Peak request rate against each published quota (per account and region)."""
+def headroom(scans: Mapping[str, Scan], sweep: Sweep, sweep_scan_calls: Calls) -> dict[str, str]:
+    """Peak request rate against each published quota (per account and region) of the places a scan reads. One
+    place is read by one thread, its calls one after another; the 16 threads read 16 different places (accounts or
+    regions), so they share no ECS, Lambda, Scheduler or EventBridge quota. The busiest case: a workload place in
+    the hub's region (30 ms calls), read by both workers at once."""
     figures: dict[str, str] = {}
-    cold_places, warm_places = per_place(cold.calls), per_place(warm.calls)
+    cold_places, warm_places = per_place(scans["cold"].calls), per_place(scans["warm"].calls)
     workload = [key for key in cold_places if key[0] != HOME_ACCOUNT and key[1] == HOME_REGION]
     busiest = max(workload, key=lambda key: sum(cold_places[key].values()))
     cold_place, warm_place = cold_places[busiest], warm_places.get(busiest, Counter())
+    over_sweep = per_place(sweep_scan_calls).get(busiest, Counter())
+    seconds = sweep.seconds or math.inf
     place_seconds = sum(cold_place.values()) * LATENCY_IN_REGION
     for name, (operations, burst, sustained) in ECS_BUCKETS.items():
         calls = sum(cold_place[op] for op in operations)
         peak = _peak(calls, place_seconds)
         burst_note = "within" if WORKERS * calls <= burst else "over"
+        average = sum(over_sweep[op] for op in operations) / seconds
         figures[f"headroom {name}"] = (
             f"{calls} per place scan (warm {sum(warm_place[op] for op in operations)}); both workers on one place: "
             f"{WORKERS * calls} in {max(1.0, place_seconds):.1f} s, {burst_note} the burst of {burst:.0f}, peak "
-            f"{peak:.0f}/s vs {sustained:.0f}/s sustained: {sustained / peak:.1f}x"
+            f"{peak:.0f}/s vs {sustained:.0f}/s sustained: {sustained / peak:.1f}x; sweep average {average:.2f}/s"
         )
     get_function = cold_place["lambda:GetFunction"]
     control = cold_place["lambda:ListFunctions"] + cold_place["lambda:ListAliases"]
@@ -891,16 +1205,44 @@ def headroom(
         f"{LAMBDA_GET_FUNCTION_PER_SECOND / _peak(get_function, place_seconds):.0f}x"
     )
     control_peak = _peak(control, place_seconds)
+    control_average = (over_sweep["lambda:ListFunctions"] + over_sweep["lambda:ListAliases"]) / seconds
     figures["headroom lambda control plane (ListFunctions + ListAliases)"] = (
-        f"{control} per place scan, peak {control_peak:.0f}/s vs {LAMBDA_CONTROL_PLANE_PER_SECOND:.0f}/s: "
-        f"{LAMBDA_CONTROL_PLANE_PER_SECOND / control_peak:.1f}x"
+        f"{control} per place scan (warm {warm_place['lambda:ListFunctions'] + warm_place['lambda:ListAliases']}), "
+        f"peak {control_peak:.0f}/s vs {LAMBDA_CONTROL_PLANE_PER_SECOND:.0f}/s: "
+        f"{LAMBDA_CONTROL_PLANE_PER_SECOND / control_peak:.1f}x; sweep average {control_average:.2f}/s"
     )
-    # STS: the hub's own quota, at the regional endpoint of each place; one AssumeRole as each place is entered.
-    assume = WORKERS / max(place_seconds, 1e-9)
-    figures["headroom sts AssumeRole (hub account, per region)"] = (
-        f"{cold.assumed} per cold scan ({cold.assumed // len(REGIONS)} per region), peak {assume:.1f}/s vs "
-        f"{STS_PER_SECOND:.0f}/s: {STS_PER_SECOND / assume:.0f}x; {warm.assumed} when credentials are held"
+    for name, prefix in UNPUBLISHED.items():
+        calls = sum(count for op, count in cold_place.items() if op.startswith(prefix))
+        warm = sum(count for op, count in warm_place.items() if op.startswith(prefix))
+        figures[f"rate {name}"] = (
+            f"{calls} per place scan (warm {warm}), peak {_peak(calls, place_seconds):.0f}/s (no published quota)"
+        )
+    figures.update(_sts_headroom(scans, sweep, sweep_scan_calls))
+    return figures
+
+
+def _sts_headroom(scans: Mapping[str, Scan], sweep: Sweep, sweep_scan_calls: Calls) -> dict[str, str]:
+    """AssumeRole counts against the hub account, at the regional endpoint of each place. Boto3Places._view holds
+    PlaceCaches' lock while it assumes a role, so a container makes one AssumeRole at a time."""
+    cold = scans["cold"]
+    home = sum(
+        count for (op, _, region), count in cold.calls.items() if op == "sts:AssumeRole" and region == HOME_REGION
     )
+    bound = WORKERS / LATENCY_IN_REGION
+    over_sweep = sum(count for (op, _, _), count in sweep_scan_calls.items() if op == "sts:AssumeRole")
+    renewals = sum(kinds["renewal"] for kinds in sweep.scans)
+    return {
+        "headroom sts AssumeRole (hub account, per region)": (
+            f"{cold.assumed} per cold scan ({home} at the hub's regional endpoint), over {cold.modelled:.0f} s: "
+            f"{home / cold.modelled:.1f}/s there; at most {bound:.0f}/s from both workers (one at a time each, under "
+            f"the lock) vs {STS_PER_SECOND:.0f}/s: {STS_PER_SECOND / bound:.0f}x; {scans['warm'].assumed} in a warm "
+            f"scan, {scans['renewal'].assumed} in a renewal; {over_sweep:,} per sweep ({renewals} renewals)"
+        )
+    }
+
+
+def _ecr_headroom(steady_calls: Calls, repo: Mapping[str, float]) -> dict[str, str]:
+    figures: dict[str, str] = {}
     per_repo = calls_per_repository(steady_calls, HOME_REGION)
     rate = {op: WORKERS * count / repo[HOME_REGION] for op, count in per_repo.items()}
     figures["ecr peak rate in the hub's region, steady sweep (no published quota)"] = ", ".join(
@@ -921,7 +1263,7 @@ def headroom(
 
 
 # ---------------------------------------------------------------------------------------------------------- run
-def _plan(world: World) -> tuple[float, int, Worker, Any]:
+def _plan(world: World, costs: Costs) -> tuple[float, float, int, Worker, Any]:
     planner, sqs = Worker(world), fakes.FakeSqs()
     started = time.perf_counter()
     outcome = plan_sync(
@@ -929,22 +1271,100 @@ def _plan(world: World) -> tuple[float, int, Worker, Any]:
     )
     seconds = time.perf_counter() - started
     planner.tally.add("sqs:SendMessageBatch", Place(HOME_ACCOUNT, HOME_REGION), len(sqs.batch_sizes))
-    return seconds, outcome.queued, planner, sqs
+    calls = sum(planner.tally.calls.values())
+    on_aws = planner.tally.aws_seconds + (seconds + calls * costs.call_seconds) * PLAN_CPU_FACTOR
+    return seconds, on_aws, outcome.queued, planner, sqs
 
 
-def _scans(world: World) -> dict[str, Scan]:
-    """Cold, then again at once on the modelled clock (the real scanner decides); with MAX_PLACES and with a cache
-    that keeps every place."""
+def _scans(world: World, costs: Costs) -> dict[str, Scan]:
+    """The scans of one container on the modelled clock, as the real scanner and STS gateway decide them: cold, at
+    once, after the TTL (warm), at the renewal of the credentials; the same cold and warm with every place's clients
+    kept; a cold scan one place at a time."""
     found: dict[str, Scan] = {}
-    for label, max_places in (("bounded", MAX_PLACES), ("unbounded", len(world.targets) + 1)):
-        worker = Worker(world, max_places=max_places, modelled_clock=True)
-        found[f"{label} cold"] = scan(worker, world)
-        again = scan(worker, world)
-        if again.inventory is found[f"{label} cold"].inventory:  # still within the TTL: force the next one
-            worker.scanner.clear()
-            again = scan(worker, world)
-        found[f"{label} again"] = again
+    worker = Worker(world, costs=costs)
+    found["cold"] = scan(worker, world)
+    found["at once"] = scan(worker, world)
+    worker.elapsed += TTL_SECONDS  # a minute with no scan
+    found["warm"] = scan(worker, world)
+    worker.elapsed = max(worker.elapsed, CREDENTIALS_KEPT + 1.0)  # the credentials of the cold scan are due
+    found["renewal"] = scan(worker, world)
+    kept = Worker(world, costs=costs, max_places=len(world.targets) + 1)
+    found["cold kept"] = scan(kept, world)
+    kept.elapsed += TTL_SECONDS
+    found["warm kept"] = scan(kept, world)
+    found["cold one at a time"] = scan(Worker(world, costs=costs, parallelism=1), world)
     return found
+
+
+def _scan_figures(world: World, scans: Mapping[str, Scan], times: Mapping[str, ScanTime]) -> dict[str, Any]:
+    cold, warm, kept, renewal = scans["cold"], scans["warm"], scans["warm kept"], scans["renewal"]
+    one = scans["cold one at a time"]
+    places = len(world.targets)
+
+    def counts(found: Scan) -> str:
+        return f"{sum(found.calls.values()):,}, {found.assumed}, {found.views_built}"
+
+    return {
+        "scan: places, image uses": f"{places}, {len(cold.inventory.uses):,}",
+        "scan cold: calls by service": by_service(cold.calls),
+        "scan cold: calls by operation": by_operation(cold.calls),
+        "scan cold: calls, AssumeRole, views built": counts(cold),
+        "scan again at once: kept by the real scanner (TTL from the scan's end)": (
+            f"{scans['at once'].inventory is cold.inventory} (the cold scan took {cold.modelled:,.0f} s modelled, "
+            f"TTL {TTL_SECONDS:.0f} s)"
+        ),
+        f"scan warm, after the TTL, MAX_PLACES={MAX_PLACES}: calls, AssumeRole, views rebuilt": counts(warm),
+        "scan warm, every place's clients kept: calls, AssumeRole, views rebuilt": counts(kept),
+        "scan warm: calls by operation": by_operation(warm.calls),
+        "scan at the renewal of credentials: calls, AssumeRole, views rebuilt": counts(renewal),
+        f"same inventory: {PARALLEL_PLACES} places at a time vs one at a time (cold)": same_inventory(
+            cold.inventory, one.inventory
+        ),
+        "same inventory: warm from the memos (evicted views) vs cold": same_inventory(warm.inventory, cold.inventory),
+        f"scan python CPU ms per place (cold): {PARALLEL_PLACES} threads, 1 thread; bare walk of the fakes": (
+            f"{cold.cpu_seconds / places * 1000:.2f}, {one.cpu_seconds / places * 1000:.2f}; "
+            f"{bare_places(world) / places * 1000:.3f}"
+        ),
+        f"scan wall s here (cold): {PARALLEL_PLACES} threads, 1 thread": (
+            f"{cold.wall_seconds:.2f}, {one.wall_seconds:.2f}"
+        ),
+        f"model: scan on AWS s, {PARALLEL_PLACES} threads: cold, warm (MAX_PLACES), warm (every view kept), renewal": (
+            f"{times['cold'].wall:,.0f}, {times['warm'].wall:,.0f}, {times['warm kept'].wall:,.0f}, "
+            f"{times['renewal'].wall:,.0f}"
+        ),
+        "model: scan on AWS s, one place at a time: cold, warm (MAX_PLACES)": (
+            f"{times['cold 1'].wall:,.0f}, {times['warm 1'].wall:,.0f}"
+        ),
+        "model: parts of a scan s (slowest thread / CPU / lock held): cold; warm; renewal": "; ".join(
+            f"{t.slowest_thread:,.0f} / {t.cpu:,.0f} / {t.locked:,.0f}"
+            for t in (times["cold"], times["warm"], times["renewal"])
+        ),
+    }
+
+
+def _sweep_figures(
+    steady: Sequence[float], first: Sequence[float], times: Mapping[str, ScanTime], scans: Mapping[str, Scan]
+) -> tuple[dict[str, Any], Sweep, Calls]:
+    cold, warm, renewal = times["cold"].wall, times["warm"].wall, times["renewal"].wall
+    sweep = simulate(steady, cold, warm, renewal)
+    scan_calls = sweep_calls(sweep, scans)
+    per_container = [f"{sum(kinds[k] * sum(scans[k].calls.values()) for k in kinds):,}" for kinds in sweep.scans]
+    busy_day = DAY / (TTL_SECONDS + warm)  # a container kept busy all day (sweeps, pushes, deployments)
+    figures = {
+        "model: sweep, ECR only (no scan), steady": describe(simulate(steady, 0.0, 0.0, 0.0), scanning=False),
+        "model: sweep, ECR only (no scan), first": describe(simulate(first, 0.0, 0.0, 0.0), scanning=False),
+        f"model: steady sweep as the code stands ({PARALLEL_PLACES} threads, TTL {TTL_SECONDS:.0f} s from the end)": (
+            describe(sweep)
+        ),
+        "model: first sweep as the code stands": describe(simulate(first, cold, warm, renewal)),
+        "model: rescan interval per container s (TTL + warm scan)": f"{TTL_SECONDS + warm:.0f}",
+        "steady sweep: scan calls per container": ", ".join(per_container),
+        "steady sweep: scan calls by service": by_service(scan_calls),
+        "a container kept busy all day: rescans, scan calls": (
+            f"{busy_day:,.0f}, {busy_day * sum(scans['warm'].calls.values()):,.0f}"
+        ),
+    }
+    return figures, sweep, scan_calls
 
 
 def run() -> dict[str, Any]:
@@ -952,12 +1372,12 @@ def run() -> dict[str, Any]:
     world = build_world()
     seed_seconds = time.perf_counter() - started
     config_bytes = len(json.dumps(CONFIG, separators=(",", ":")))
+    client_seconds, view_bytes = client_costs()
+    costs = Costs(client_seconds, call_cost())
 
-    plan_seconds, queued, planner, sqs = _plan(world)
+    plan_seconds, plan_aws, queued, planner, sqs = _plan(world, costs)
     messages = sqs.queues[QUEUE]
-    scans = _scans(world)
-    place_python = scans["bounded cold"].seconds / len(world.targets)
-    bare_place = bare_places(world) / len(world.targets)
+    scans = _scans(world, costs)
 
     workers = [Worker(world) for _ in range(WORKERS)]
     for worker in workers:
@@ -970,26 +1390,24 @@ def run() -> dict[str, Any]:
     steady_calls = sum((w.tally.calls - m for w, m in zip(workers, marks, strict=True)), Counter())
     bare_seconds = bare_loop(world, messages)
     json_seconds = json_yardstick(world)
-    client_seconds, view_bytes = client_costs()
     overhead = invocation_overhead(world, workers[0])
 
     steady_repo = steady_seconds / len(messages)
     first_repo = first_seconds / len(messages)
-    steady_message = message_seconds(steady_repo, steady_calls)
-    first_message = message_seconds(first_repo, first_calls)
-    cold, warm = scans["bounded cold"], scans["bounded again"]
-    kept_cold, kept_warm = scans["unbounded cold"], scans["unbounded again"]
-    scan_cold, scan_again = scan_seconds(cold, client_seconds), scan_seconds(warm, client_seconds)
-    scan_kept = scan_seconds(kept_warm, client_seconds)
-    places = len(world.targets)
-    # The same scans if every call took LATENCY_IN_REGION (e.g. a worker in each region reading its own region).
-    near = {
-        label: sum(found.calls.values()) * LATENCY_IN_REGION + scan_seconds(found, client_seconds) - found.aws_seconds
-        for label, found in (("cold", cold), ("warm", kept_warm))
-    }
+    steady_message = message_seconds(steady_repo, steady_calls, costs.call_seconds)
+    first_message = message_seconds(first_repo, first_calls, costs.call_seconds)
+    works = {kind: place_works(found, costs, world.targets) for kind, found in scans.items()}
+    times = {kind: scan_time(works[kind], PARALLEL_PLACES) for kind in ("cold", "warm", "warm kept", "renewal")}
+    times["cold 1"] = scan_time(works["cold one at a time"], 1)
+    times["warm 1"] = scan_time(works["warm"], 1)
     steady = queued_seconds(messages, steady_message)
     first = queued_seconds(messages, first_message)
-    plan_aws = planner.tally.aws_seconds + plan_seconds * PLAN_CPU_FACTOR
+    sweep_figures, sweep, scan_calls = _sweep_figures(steady, first, times, scans)
+    connecting = {
+        kind: scan_time(with_new_connections(works[kind], world.targets), PARALLEL_PLACES).wall
+        for kind in ("cold", "warm", "warm kept")
+    }
+    total = planner.tally.calls + steady_calls + scan_calls
 
     figures: dict[str, Any] = {
         "estate": (
@@ -998,34 +1416,24 @@ def run() -> dict[str, Any]:
         ),
         "per place": (
             f"{CLUSTERS} clusters x {SERVICES_PER_CLUSTER} services (1 task each), {FUNCTIONS} image functions "
-            f"(+ alias), {SCHEDULES} schedules, {RULES} rules: {len(cold.inventory.uses) // len(world.targets)} uses"
+            f"(+ alias), {SCHEDULES} schedules, {RULES} rules: "
+            f"{len(scans['cold'].inventory.uses) // len(world.targets)} uses"
         ),
-        "config bytes (200 accounts; SSM standard tier 4,096)": config_bytes,
+        "config bytes (200 accounts; SSM standard tier 4,096); accounts within the advanced tier's 8,192": (
+            f"{config_bytes}; {accounts_within(ADVANCED_PARAMETER_BYTES)}"
+        ),
         "seed seconds": round(seed_seconds, 1),
         "plan_sync: messages queued": queued,
         "plan_sync: calls": by_operation(planner.tally.calls),
         "plan_sync: python seconds": round(plan_seconds, 2),
         "plan_sync: projected on AWS, s (timeout 900)": round(plan_aws),
-        "scan: places, image uses": f"{len(world.targets)}, {len(cold.inventory.uses):,}",
-        "scan cold: calls by service": by_service(cold.calls),
-        "scan cold: calls by operation": by_operation(cold.calls),
-        "scan cold: AssumeRole, views built": f"{cold.assumed}, {cold.views_built}",
-        f"scan again, MAX_PLACES={MAX_PLACES}: rescanned at once by the real scanner": warm.inventory
-        is not cold.inventory,
-        f"scan again, MAX_PLACES={MAX_PLACES}: calls, AssumeRole, views rebuilt": (
-            f"{sum(warm.calls.values()):,}, {warm.assumed}, {warm.views_built}"
+        **_scan_figures(world, scans, times),
+        "boto3 client build ms (median); one call's CPU ms (median)": (
+            f"{costs.client_seconds * 1000:.1f}; {costs.call_seconds * 1000:.2f}"
         ),
-        "scan again, every place kept: calls, AssumeRole, views rebuilt": (
-            f"{sum(kept_warm.calls.values()):,}, {kept_warm.assumed}, {kept_warm.views_built}"
-        ),
-        "scan again, every place kept: calls by operation": by_operation(kept_warm.calls),
-        "scan python ms per place (cold), bare walk of the fakes ms": (
-            f"{place_python * 1000:.2f}, {bare_place * 1000:.3f}"
-        ),
-        "ratio scan python / bare walk, per place": round(place_python / bare_place, 1),
-        "boto3 client build ms (median)": round(client_seconds * 1000, 1),
-        "boto3 clients of one place view KB; all places kept MB (worker: 512 MB)": (
-            f"{view_bytes / 1024:.0f}; {view_bytes * len(world.targets) / 2**20:.0f}"
+        "boto3 clients of one place view KB; MAX_PLACES views MB; all places MB (worker: 512 MB)": (
+            f"{view_bytes / 1024:.0f}; {view_bytes * MAX_PLACES / 2**20:.0f}; "
+            f"{view_bytes * len(world.targets) / 2**20:.0f}"
         ),
         "first sweep: actions": dict(sorted(first_actions.items())),
         "first sweep: calls by operation": by_operation(first_calls),
@@ -1037,36 +1445,23 @@ def run() -> dict[str, Any]:
         "ratio steady sync / bare loop": round(steady_seconds / bare_seconds, 1),
         "json.loads of one repository's 2 responses us": round(json_seconds * 1e6, 1),
         "ratio steady sync per repository / json.loads": round(steady_repo / json_seconds, 1),
-        "model: latency in / out of the hub's region s, CPU factor": (
-            f"{LATENCY_IN_REGION}, {LATENCY_CROSS_REGION}, {CPU_FACTOR:.2f}"
+        "per invocation python ms: config read, Estate.places, scanner hit": (
+            f"{overhead['config'] * 1000:.3f}, {overhead['places'] * 1000:.3f}, {overhead['scanner hit'] * 1000:.3f}"
+        ),
+        "model: latency in / out of the hub's region s, CPU factor, threads": (
+            f"{LATENCY_IN_REGION}, {LATENCY_CROSS_REGION}, {CPU_FACTOR:.2f}, {PARALLEL_PLACES}"
         ),
         "model: seconds per message, steady (by region)": {r: round(s, 3) for r, s in steady_message.items()},
-        "model: scan on AWS s: cold, again (bounded), again (every place kept)": (
-            f"{scan_cold:,.0f}, {scan_again:,.0f}, {scan_kept:,.0f}"
+        **sweep_figures,
+        "steady sweep: calls in all (plan + ECR + scans), by service": by_service(total),
+        "model: if each new client's first call took 2 more round trips (TCP, TLS): cold, warm, warm (views kept)": (
+            f"{connecting['cold']:,.0f}, {connecting['warm']:,.0f}, {connecting['warm kept']:,.0f}"
         ),
-        "model: scan on AWS s if every call took 30 ms: cold, warm": f"{near['cold']:,.0f}, {near['warm']:,.0f}",
-        "model: places one scan reads in 60 s (TTL) / 300 s (timeout): cold, warm": (
-            f"{60 * places / scan_cold:.0f} / {300 * places / scan_cold:.0f}, "
-            f"{60 * places / scan_kept:.0f} / {300 * places / scan_kept:.0f}"
-        ),
-        "model: sweep, ECR only (no scan), steady": describe(simulate(steady, 0.0, 0.0), scanning=False),
-        "model: sweep, ECR only (no scan), first": describe(simulate(first, 0.0, 0.0), scanning=False),
-        f"model: sweep as the code stands (MAX_PLACES={MAX_PLACES}, TTL {TTL_SECONDS:.0f} s)": describe(
-            simulate(steady, scan_cold, scan_again)
-        ),
-        "model: sweep with every place kept": describe(simulate(steady, scan_cold, scan_kept)),
-        "model: steady sweep by workload accounts (x3 regions), as the code stands": by_estate_size(
-            steady, scan_cold / places, scan_kept / places, scan_again / places
-        ),
-        "per invocation python ms: config read, Estate.places, scanner hit": (
-            f"{overhead['config'] * 1000:.2f}, {overhead['places'] * 1000:.2f}, {overhead['scanner hit'] * 1000:.2f}"
-        ),
-        "share of the steady python per repository repeated per invocation": (
-            f"{sum(overhead.values()) / BATCH / steady_repo:.0%}"
-        ),
-        "cold scans agree (every place kept / MAX_PLACES)": sum(kept_cold.calls.values()) == sum(cold.calls.values()),
+        "model: steady sweep by workload accounts (x3 regions), as the code stands": by_estate_size(steady, works),
+        "model: most workload accounts with no invocation past the timeout": most_accounts_in_time(steady, works),
     }
-    figures.update(headroom(cold, kept_warm, steady_calls, steady_message))
+    figures.update(headroom(scans, sweep, scan_calls))
+    figures.update(_ecr_headroom(steady_calls, steady_message))
     return figures
 
 
