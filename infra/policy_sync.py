@@ -6,7 +6,7 @@ The queue between the two spreads a sweep over many repositories into a steady, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
@@ -78,7 +78,9 @@ def worker_statements(
             ],
             resources=repository_arns(settings.registry_regions),
         ),
-        *inventory_statements(settings.registry_regions),
+        *inventory_statements(
+            lambda service, resource: registry_account_arns(service, resource, settings.registry_regions)
+        ),
         read_config_statement(parameter_arn),
         iam.PolicyStatement(
             # What the SQS event source mapping needs to poll with this role, and nothing more.
@@ -90,13 +92,10 @@ def worker_statements(
     ]
 
 
-def inventory_statements(registry_regions: Sequence[str] = ()) -> list[iam.PolicyStatement]:
-    """Read-only: what the in-use inventory calls in this account (in each registry region), each action on the
-    narrowest resource IAM lets it name."""
-
-    def arns(service: str, resource: str) -> list[str]:
-        return registry_account_arns(service, resource, registry_regions)
-
+def inventory_statements(arns: Callable[[str, str], list[str]]) -> list[iam.PolicyStatement]:
+    """Read-only: what the in-use inventory calls, each action on the narrowest resource IAM lets it name. `arns`
+    places a resource: the hub's own account in each registry region, or (the spoke's reader role) any region of
+    the workload account."""
     return [
         iam.PolicyStatement(sid="ReadRunningTasks", actions=["ecs:DescribeTasks"], resources=arns("ecs", "task/*")),
         iam.PolicyStatement(sid="ReadServices", actions=["ecs:DescribeServices"], resources=arns("ecs", "service/*")),

@@ -35,10 +35,10 @@ from constructs import Construct, IConstruct
 
 from infra.nag import acknowledge_spoke_findings
 from infra.names import ResourceNames
-from infra.policy_sync import IMAGE_PUSHED_PATTERN
+from infra.policy_sync import IMAGE_PUSHED_PATTERN, inventory_statements
 from infra.queues import dead_letter_queue
 from infra.settings import ACCOUNT_ID_RE, REGION_RE, RESOURCE_PREFIX_RE, ROLE_NAME_RE, DeploySettings
-from infra.tagger import DEPLOYMENT_COMPLETED_PATTERN
+from infra.tagger import DEPLOYMENT_COMPLETED_PATTERN, deployment_statements
 
 # The hub's names, as the spoke writes them: `${ResourcePrefix}` is the parameter.
 HUB_NAMES = ResourceNames("${ResourcePrefix}")
@@ -52,64 +52,14 @@ def workload_arn(service: str, resource: str) -> str:
 
 
 def reader_statements() -> list[iam.PolicyStatement]:
-    """Exactly the read actions the hub's tagger and sync worker grant themselves in their own account
-    (infra/tagger.py, infra/policy_sync.py), on the narrowest resource IAM lets each name; nothing that writes."""
-    return [
-        iam.PolicyStatement(
-            sid="ReadServices", actions=["ecs:DescribeServices"], resources=[workload_arn("ecs", "service/*")]
-        ),
-        iam.PolicyStatement(
-            sid="ReadServiceDeployments",
-            actions=["ecs:DescribeServiceDeployments"],
-            resources=[workload_arn("ecs", "service-deployment/*")],
-        ),
-        iam.PolicyStatement(
-            sid="ReadServiceRevisions",
-            actions=["ecs:DescribeServiceRevisions"],
-            resources=[workload_arn("ecs", "service-revision/*")],
-        ),
-        iam.PolicyStatement(sid="ReadTasks", actions=["ecs:DescribeTasks"], resources=[workload_arn("ecs", "task/*")]),
-        iam.PolicyStatement(
-            # None of these supports resource-level permissions (IAM requires "*").
-            sid="ListEcsConsumers",
-            actions=[
-                "ecs:DescribeTaskDefinition",
-                "ecs:ListClusters",
-                "ecs:ListServices",
-                "ecs:ListTaskDefinitionFamilies",
-                "ecs:ListTaskDefinitions",
-                "ecs:ListTasks",
-            ],
-            resources=["*"],
-        ),
-        iam.PolicyStatement(
-            sid="ReadImageFunctions",
-            actions=["lambda:GetFunction", "lambda:ListAliases"],
-            resources=[workload_arn("lambda", "function:*")],
-        ),
-        iam.PolicyStatement(
-            sid="ReadScheduledTasks",
-            actions=["scheduler:GetSchedule"],
-            resources=[workload_arn("scheduler", "schedule/*")],
-        ),
-        iam.PolicyStatement(
-            sid="ReadRuleTargets",
-            actions=["events:ListTargetsByRule"],
-            resources=[workload_arn("events", "rule/*")],
-        ),
-        iam.PolicyStatement(
-            # Listing calls that support no resource-level permissions (IAM requires "*").
-            sid="ListFunctionsSchedulesAndRules",
-            actions=[
-                "events:ListEventBuses",
-                "events:ListRules",
-                "lambda:ListFunctions",
-                "scheduler:ListScheduleGroups",
-                "scheduler:ListSchedules",
-            ],
-            resources=["*"],
-        ),
-    ]
+    """Exactly the read actions the hub's tagger and sync worker grant themselves in their own account, built by
+    the same functions (infra/policy_sync.py, infra/tagger.py) on this account's resources; nothing that writes.
+    The inventory's statements cover the tagger's other reads (services, tasks, task definitions)."""
+
+    def arns(service: str, resource: str) -> list[str]:
+        return [workload_arn(service, resource)]
+
+    return [*inventory_statements(arns), *deployment_statements(arns)]
 
 
 def only_if(condition: CfnCondition, *constructs: IConstruct) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -20,6 +22,23 @@ DEPLOYMENT_COMPLETED_PATTERN = events.EventPattern(
     detail_type=["ECS Deployment State Change"],
     detail={"eventName": ["SERVICE_DEPLOYMENT_COMPLETED"]},
 )
+
+
+def deployment_statements(arns: Callable[[str, str], list[str]]) -> list[iam.PolicyStatement]:
+    """What the tagger reads of a deployment beyond what the inventory reads: the service deployment and the
+    revision it pinned. `arns` places a resource (see infra.policy_sync.inventory_statements)."""
+    return [
+        iam.PolicyStatement(
+            sid="ReadServiceDeployments",
+            actions=["ecs:DescribeServiceDeployments"],
+            resources=arns("ecs", "service-deployment/*"),
+        ),
+        iam.PolicyStatement(
+            sid="ReadServiceRevisions",
+            actions=["ecs:DescribeServiceRevisions"],
+            resources=arns("ecs", "service-revision/*"),
+        ),
+    ]
 
 
 def tagger_statements(
@@ -41,16 +60,7 @@ def tagger_statements(
             actions=["ecs:DescribeServices"],
             resources=registry_account_arns("ecs", "service/*", regions),
         ),
-        iam.PolicyStatement(
-            sid="ReadServiceDeployments",
-            actions=["ecs:DescribeServiceDeployments"],
-            resources=registry_account_arns("ecs", "service-deployment/*", regions),
-        ),
-        iam.PolicyStatement(
-            sid="ReadServiceRevisions",
-            actions=["ecs:DescribeServiceRevisions"],
-            resources=registry_account_arns("ecs", "service-revision/*", regions),
-        ),
+        *deployment_statements(lambda service, resource: registry_account_arns(service, resource, regions)),
         iam.PolicyStatement(
             sid="ReadDeployedTasks",
             actions=["ecs:DescribeTasks"],
