@@ -25,8 +25,8 @@ from housekeeper.aws.ecr import Boto3EcrGateway
 from housekeeper.aws.session import client
 from housekeeper.core.evaluator import evaluate
 
-from demo.emulator import backdate_images
-from tests.fakes import ACCOUNT, DAY, DOCKER_V2, REGION, config_json, image_manifest, push_to_moto
+from tests.fakes import ACCOUNT, DOCKER_V2, REGION, config_json, image_manifest, push_to_moto
+from tests.integration.shop_scenario import seed_shop
 
 HUB = ACCOUNT
 HOME_REGION = REGION  # us-east-1: the hub's own region
@@ -39,8 +39,6 @@ READER_ROLE = "ecr-housekeeper-reader"
 
 REPOSITORY = "shop"
 CLUSTER = "prod-main"
-OLD_TAGS = ("98", "99", "100")  # older than the catch-all's 90 days
-NEW_TAGS = ("101", "102", "103", "104")
 
 
 def role_arn(account: str, role: str = READER_ROLE) -> str:
@@ -69,19 +67,9 @@ def estate_config(
 
 def seed_builds(repository: str = REPOSITORY, regions: Iterable[str] = (HOME_REGION,)) -> dict[str, str]:
     """The old and new builds of `repository` in each region, the same manifests everywhere; tag -> digest."""
-    now = time.time()
     digests: dict[str, str] = {}
     for region in regions:
-        ecr = client("ecr", region)
-        ecr.create_repository(repositoryName=repository)
-        pushed: dict[str, float] = {}
-        for offset, tag in enumerate(OLD_TAGS):
-            digests[tag] = push_to_moto(ecr, repository, image_manifest(f"{repository}-{tag}"), DOCKER_V2, tag)
-            pushed[digests[tag]] = now - (200 - offset) * DAY
-        for offset, tag in enumerate(NEW_TAGS):
-            digests[tag] = push_to_moto(ecr, repository, image_manifest(f"{repository}-{tag}"), DOCKER_V2, tag)
-            pushed[digests[tag]] = now - (len(NEW_TAGS) - offset) * DAY
-        backdate_images(repository, pushed, region)
+        digests = seed_shop(repository, region)
     return digests
 
 

@@ -38,9 +38,10 @@ Expected = dict[str, set[str]]
 # --- the repository and the run -------------------------------------------------------------------------------
 
 
-def seed_shop(repository: str = REPOSITORY) -> dict[str, str]:
-    """The old and new builds; returns tag -> digest (the sha256 of each manifest)."""
-    ecr = client("ecr")
+def seed_shop(repository: str = REPOSITORY, region: str | None = None) -> dict[str, str]:
+    """The old and new builds, in `region` (default: the configured one); returns tag -> digest (the sha256 of
+    each manifest, so the same in every region)."""
+    ecr = client("ecr", region)
     ecr.create_repository(repositoryName=repository)
     now = time.time()
     digests: dict[str, str] = {}
@@ -51,7 +52,7 @@ def seed_shop(repository: str = REPOSITORY) -> dict[str, str]:
     for offset, tag in enumerate(NEW_TAGS):
         digests[tag] = push_to_moto(ecr, repository, image_manifest(f"{repository}-{tag}"), DOCKER_V2, tag)
         pushed[digests[tag]] = now - (len(NEW_TAGS) - offset) * DAY
-    backdate_images(repository, pushed)
+    backdate_images(repository, pushed, region or REGION)
     return digests
 
 

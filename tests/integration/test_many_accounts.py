@@ -46,7 +46,6 @@ from tests.integration.estate_scenario import (
     CLUSTER,
     HOME_REGION,
     HUB,
-    OLD_TAGS,
     OTHER_SPOKE,
     REPLICA_REGION,
     REPOSITORY,
@@ -71,6 +70,7 @@ from tests.integration.estate_scenario import (
     table_rows,
 )
 from tests.integration.moto_account import Account, count_calls
+from tests.integration.shop_scenario import OLD_TAGS
 
 ALL_REGIONS = (HOME_REGION, REPLICA_REGION, SPOKE_REGION)
 
