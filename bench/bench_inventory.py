@@ -1,6 +1,7 @@
 """In-use inventory benchmark: 50 clusters x 40 services, 500 Lambda image functions, 200 schedules, on the moto server.
 
-The scan the sync worker runs (housekeeper.logic.inventory.scan_inventory with the real boto3 gateways, over HTTP)
+The scan of one place, as the sync worker runs it for each place (housekeeper.logic.inventory.scan_inventory: the
+same per-place reading as scan_places, with the real boto3 gateways, over HTTP)
 is measured three ways in one run:
 - cold: fresh gateways, as in a new Lambda container (every task definition, function version and schedule read);
 - warm: the same gateways again, as in a warm container (immutable task definition revisions and function

@@ -102,10 +102,6 @@ class InventoryIncomplete(HousekeeperError):
         more = f" and {len(self.unreadable) - 3} more" if len(self.unreadable) > 3 else ""
         super().__init__(f"{SyncReason.INVENTORY_INCOMPLETE}: the in-use inventory could not read {shown}{more}")
 
-    @property
-    def source(self) -> str:
-        return self.unreadable[0].source
-
 
 @dataclass(frozen=True)
 class ImageUse:
